@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/erhverv/erhverv/internal/domain"
+)
+
+type adminRoleRow struct {
+	ID               uuid.UUID `gorm:"type:uuid;default:gen_random_uuid()"`
+	OrgID            uuid.UUID
+	UserID           uuid.UUID
+	Role             string
+	ProductionUnitID *uuid.UUID
+	ValidFrom        *time.Time
+	ValidTo          *time.Time
+	GrantedBy        *uuid.UUID
+	CreatedAt        time.Time `gorm:"default:now()"`
+	UpdatedAt        time.Time `gorm:"default:now()"`
+}
+
+func (adminRoleRow) TableName() string { return "admin_roles" }
+
+func (r *adminRoleRow) toDomain() *domain.AdminRole {
+	return &domain.AdminRole{ID: r.ID, OrgID: r.OrgID, UserID: r.UserID, Role: r.Role, ProductionUnitID: r.ProductionUnitID,
+		ValidFrom: r.ValidFrom, ValidTo: r.ValidTo, GrantedBy: r.GrantedBy, CreatedAt: r.CreatedAt}
+}
+
+// AdminRoleService implements domain.AdminRoleService.
+type AdminRoleService struct{ db *DB }
+
+var _ domain.AdminRoleService = (*AdminRoleService)(nil)
+
+// NewAdminRoleService returns the administrator role repository.
+func NewAdminRoleService(db *DB) *AdminRoleService { return &AdminRoleService{db: db} }
+
+// AssignAdminRole implements domain.AdminRoleService.
+func (s *AdminRoleService) AssignAdminRole(ctx context.Context, r *domain.AdminRole) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	row := &adminRoleRow{ID: r.ID, OrgID: r.OrgID, UserID: r.UserID, Role: r.Role, ProductionUnitID: r.ProductionUnitID,
+		ValidFrom: r.ValidFrom, ValidTo: r.ValidTo, GrantedBy: r.GrantedBy}
+	if err := s.db.gorm.WithContext(ctx).Create(row).Error; err != nil {
+		return pgError("assign admin role", err)
+	}
+	*r = *row.toDomain()
+	return nil
+}
+
+// RemoveAdminRole implements domain.AdminRoleService. The organisation's
+// active organisation administrators are locked while it counts them, so two
+// administrators removing each other at once cannot both succeed.
+func (s *AdminRoleService) RemoveAdminRole(ctx context.Context, orgID, id uuid.UUID) error {
+	return s.db.tx(ctx, func(tx *gorm.DB) error {
+		var row adminRoleRow
+		err := tx.Take(&row, "org_id = ? AND id = ?", orgID, id).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return &domain.Error{Code: domain.ENOTFOUND, Key: "role.not_found", Message: "The role assignment does not exist."}
+		}
+		if err != nil {
+			return pgError("remove admin role", err)
+		}
+		if row.Role == domain.RoleOrgAdmin && row.toDomain().ActiveAt(s.db.Now()) {
+			n, err := countActiveOrgAdmins(tx, orgID, s.db.Now(), true)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return ErrLastOrgAdmin
+			}
+		}
+		if err := tx.Delete(&adminRoleRow{}, "id = ?", id).Error; err != nil {
+			return pgError("remove admin role", err)
+		}
+		return nil
+	})
+}
+
+// ErrLastOrgAdmin is returned when a change would leave an organisation
+// without an active organisation administrator.
+var ErrLastOrgAdmin = &domain.Error{Code: domain.ECONFLICT, Key: "role.last_org_admin",
+	Message: "This is the organisation's last active organisation administrator; appoint another one first."}
+
+// ListAdminRolesOfUser implements domain.AdminRoleService.
+func (s *AdminRoleService) ListAdminRolesOfUser(ctx context.Context, orgID, userID uuid.UUID) ([]*domain.AdminRole, error) {
+	var rows []adminRoleRow
+	if err := s.db.gorm.WithContext(ctx).Where("org_id = ? AND user_id = ?", orgID, userID).Order("role, created_at").Find(&rows).Error; err != nil {
+		return nil, pgError("list admin roles", err)
+	}
+	out := make([]*domain.AdminRole, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// CountActiveOrgAdmins implements domain.AdminRoleService.
+func (s *AdminRoleService) CountActiveOrgAdmins(ctx context.Context, orgID uuid.UUID, t time.Time) (int, error) {
+	return countActiveOrgAdmins(s.db.gorm.WithContext(ctx), orgID, t, false)
+}
+
+func countActiveOrgAdmins(tx *gorm.DB, orgID uuid.UUID, t time.Time, lock bool) (int, error) {
+	q := tx.Model(&adminRoleRow{}).Select("admin_roles.id").
+		Joins("JOIN users u ON u.id = admin_roles.user_id").
+		Where("admin_roles.org_id = ? AND admin_roles.role = ? AND u.status = ?", orgID, domain.RoleOrgAdmin, domain.UserActive).
+		Where("(admin_roles.valid_from IS NULL OR admin_roles.valid_from <= ?) AND (admin_roles.valid_to IS NULL OR admin_roles.valid_to > ?)", t, t)
+	if lock {
+		q = q.Clauses(forUpdate)
+	}
+	var ids []uuid.UUID
+	if err := q.Find(&ids).Error; err != nil {
+		return 0, pgError("count organisation administrators", err)
+	}
+	return len(ids), nil
+}
