@@ -1,0 +1,317 @@
+// Command erhverv is the platform: the portal and API server, database
+// migrations and demo data, in one binary. This file only parses arguments
+// and wires the adapters of internal/ together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/erhverv/erhverv/internal/authz"
+	"github.com/erhverv/erhverv/internal/config"
+	"github.com/erhverv/erhverv/internal/pii"
+	"github.com/erhverv/erhverv/internal/portal"
+	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/seed"
+	"github.com/erhverv/erhverv/internal/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes: 2 for a usage or configuration error, 1 for anything else.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+const usage = `erhverv: business identities, roles and rights on top of MitID
+
+Usage:
+  erhverv serve [--addr host:port] [--base-url URL] [--log-level level] [--migrate]
+  erhverv migrate up|down|status [--to VERSION]
+  erhverv seed demo
+  erhverv version
+
+Configuration comes from environment variables (see README.md); flags override them.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := (&Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}).Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// Main runs one invocation of the command. Tests start it in-process with
+// their own environment and output.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Listener, when set, is used by serve instead of listening on the
+	// configured address (tests pass a port they chose).
+	Listener net.Listener
+}
+
+// Run executes args and returns the process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = m.serve(ctx, args[1:])
+	case "migrate":
+		err = m.migrate(ctx, args[1:])
+	case "seed":
+		err = m.seed(ctx, args[1:])
+	case "version", "--version", "-v":
+		fmt.Fprintf(m.Stdout, "erhverv %s\n", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+	default:
+		err = usageError(fmt.Sprintf("unknown command %q", args[0]))
+	}
+	return m.exitCode(err)
+}
+
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func (m *Main) exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var cfgErr *config.Error
+	var uErr usageError
+	switch {
+	case errors.As(err, &cfgErr):
+		fmt.Fprintf(m.Stderr, "erhverv: %s\n", cfgErr.Error())
+		return exitUsage
+	case errors.As(err, &uErr):
+		fmt.Fprintf(m.Stderr, "erhverv: %s\n\n%s", uErr, usage)
+		return exitUsage
+	case errors.Is(err, flag.ErrHelp):
+		return exitUsage
+	}
+	fmt.Fprintf(m.Stderr, "erhverv: %v\n", err)
+	return exitFailure
+}
+
+// load reads the environment; the first problem is returned as the one
+// line to print.
+func (m *Main) load() (*config.Config, error) {
+	cfg, errs := config.Load(m.Getenv)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return cfg, nil
+}
+
+func (m *Main) logger(cfg *config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(m.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	cfg, err := m.load()
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	addr := fs.String("addr", cfg.Addr, "listen address host:port (ERHVERV_ADDR)")
+	baseURL := fs.String("base-url", "", "public URL (ERHVERV_BASE_URL)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (ERHVERV_LOG_LEVEL)")
+	migrate := fs.Bool("migrate", cfg.MigrateOnStart, "run pending migrations first (ERHVERV_MIGRATE_ON_START)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve takes no arguments, got " + strings.Join(fs.Args(), " "))
+	}
+	cfg.Addr, cfg.MigrateOnStart = *addr, *migrate
+	if *baseURL != "" {
+		if cfg.BaseURL, err = config.ParseBaseURL(*baseURL); err != nil {
+			return &config.Error{Var: "--base-url", Problem: err.Error()}
+		}
+	}
+	if *logLevel != "" {
+		if err := cfg.SetLogLevel(*logLevel); err != nil {
+			return &config.Error{Var: "--log-level", Problem: err.Error()}
+		}
+	}
+	if err := cfg.ValidateServe(); err != nil {
+		return err
+	}
+	log := m.logger(cfg)
+
+	protector, err := pii.New(cfg.DataKey)
+	if err != nil {
+		return &config.Error{Var: "ERHVERV_DATA_KEY", Problem: err.Error()}
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, protector, postgres.Options{MaxConns: cfg.DBMaxConns, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	migrator, err := postgres.NewMigrator(db.SQL())
+	if err != nil {
+		return err
+	}
+	if cfg.MigrateOnStart {
+		applied, err := migrator.Up(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", "count", len(applied), "version", migrator.Latest())
+	}
+	// The policies are compiled once here: a broken policy stops start-up
+	// instead of failing every request.
+	if _, err := authz.New(ctx, authz.Options{ExtraDir: cfg.PolicyDir}); err != nil {
+		return fmt.Errorf("load policies: %w", err)
+	}
+
+	ln := m.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("listen on %s (ERHVERV_ADDR): %w", cfg.Addr, err)
+		}
+	}
+	srv := server.New(server.Options{
+		Logger:  log,
+		Version: version,
+		Ready: map[string]server.ReadyCheck{
+			"database": db.Ping,
+			"schema": func(ctx context.Context) error {
+				cur, err := migrator.Current(ctx)
+				if err != nil {
+					return err
+				}
+				if cur != migrator.Latest() {
+					return fmt.Errorf("schema version %d, want %d: run erhverv migrate up", cur, migrator.Latest())
+				}
+				return nil
+			},
+		},
+	}, portal.New(cfg.SecureCookies()).Mount)
+	log.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "version", version)
+	return srv.Serve(ctx, ln, cfg.ShutdownTimeout)
+}
+
+func (m *Main) openDB(ctx context.Context, needKey bool) (*postgres.DB, error) {
+	cfg, err := m.load()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.ValidateDatabase(); err != nil {
+		return nil, err
+	}
+	var protector *pii.Protector
+	if needKey {
+		if err := cfg.ValidateDataKey(); err != nil {
+			return nil, err
+		}
+		if protector, err = pii.New(cfg.DataKey); err != nil {
+			return nil, &config.Error{Var: "ERHVERV_DATA_KEY", Problem: err.Error()}
+		}
+	}
+	return postgres.Open(ctx, cfg.DatabaseURL, protector, postgres.Options{MaxConns: 4})
+}
+
+func (m *Main) migrate(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError("migrate needs up, down or status")
+	}
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	to := fs.String("to", "", "with down: the version to roll back to (0 = empty database); default one step")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	db, err := m.openDB(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	mg, err := postgres.NewMigrator(db.SQL())
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "up":
+		applied, err := mg.Up(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "applied %d migration(s); schema version %d\n", len(applied), mg.Latest())
+	case "down":
+		cur, err := mg.Current(ctx)
+		if err != nil {
+			return err
+		}
+		target := cur - 1
+		if *to != "" {
+			if target, err = strconv.ParseInt(*to, 10, 64); err != nil || target < 0 {
+				return usageError("--to must be a version number, 0 or more")
+			}
+		}
+		if target < 0 {
+			fmt.Fprintln(m.Stdout, "nothing to roll back; schema version 0")
+			return nil
+		}
+		rolled, err := mg.Down(ctx, target)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "rolled back %d migration(s); schema version %d\n", len(rolled), target)
+	case "status":
+		st, err := mg.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			state := "pending"
+			if s.Applied {
+				state = "applied"
+			}
+			fmt.Fprintf(m.Stdout, "%05d  %-8s %s\n", s.Version, state, s.Name)
+		}
+	default:
+		return usageError(fmt.Sprintf("unknown migrate command %q; use up, down or status", args[0]))
+	}
+	return nil
+}
+
+func (m *Main) seed(ctx context.Context, args []string) error {
+	if len(args) != 1 || args[0] != "demo" {
+		return usageError("seed takes one argument: demo")
+	}
+	db, err := m.openDB(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	report, err := seed.Demo(ctx, db)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	fmt.Fprint(m.Stdout, report)
+	return nil
+}
