@@ -14,7 +14,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/erhverv
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/erhverv ./cmd/erhverv
+	go build -ldflags '$(LDFLAGS)' -o bin/erhverv ./cmd/erhverv
 
 # The development data key stays in .data/ (ignored) so demo users' CPR
 # numbers stay readable across restarts. Never use it in production.

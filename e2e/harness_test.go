@@ -32,9 +32,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	// -trimpath as the Makefile builds, so `make run` in the smoke test finds
+	// Built as the Makefile builds, so `make run` in the smoke test finds
 	// the packages compiled already.
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "erhverv"), "./cmd/erhverv")
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "erhverv"), "./cmd/erhverv")
 	build.Dir = repoRoot()
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {

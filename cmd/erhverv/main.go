@@ -11,11 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/config"
@@ -41,6 +43,7 @@ Usage:
   erhverv serve [--addr host:port] [--base-url URL] [--log-level level] [--migrate]
   erhverv migrate up|down|status [--to VERSION]
   erhverv seed demo
+  erhverv healthcheck      (GET /healthz of the server at ERHVERV_ADDR; for container probes)
   erhverv version
 
 Configuration comes from environment variables (see README.md); flags override them.
@@ -77,6 +80,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.migrate(ctx, args[1:])
 	case "seed":
 		err = m.seed(ctx, args[1:])
+	case "healthcheck":
+		err = m.healthcheck(ctx)
 	case "version", "--version", "-v":
 		fmt.Fprintf(m.Stdout, "erhverv %s\n", version)
 	case "help", "-h", "--help":
@@ -313,5 +318,37 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 		return fmt.Errorf("seed demo: %w", err)
 	}
 	fmt.Fprint(m.Stdout, report)
+	return nil
+}
+
+// healthcheck asks the local server's /healthz, so a container image without
+// a shell or curl can still have a HEALTHCHECK.
+func (m *Main) healthcheck(ctx context.Context) error {
+	cfg, err := m.load()
+	if err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return &config.Error{Var: "ERHVERV_ADDR", Problem: "must be host:port"}
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %d", resp.StatusCode)
+	}
+	fmt.Fprintln(m.Stdout, "ok")
 	return nil
 }
