@@ -63,6 +63,10 @@ func TestReadyzAndProbes(t *testing.T) {
 		t.Errorf("/readyz: got %+v, want ready with database and schema ok", ready)
 	}
 	getJSON(t, p.URL+"/healthz", http.StatusOK, &struct{}{})
+	// The container HEALTHCHECK runs the binary's own probe.
+	if out := erhverv(t, testEnv("postgres://unused@127.0.0.1/x", strings.TrimPrefix(p.URL, "http://")), "healthcheck"); strings.TrimSpace(out) != "ok" {
+		t.Errorf("erhverv healthcheck: got %q, want ok", out)
+	}
 	resp, err := http.Get(p.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
