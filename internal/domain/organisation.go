@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ func (o *Organisation) Validate() error {
 		errs = append(errs, Invalid("status", "org.status", "Unknown organisation status."))
 	}
 	for _, f := range o.Settings.MandatoryUserFields {
-		if !contains(MandatoryUserFieldNames, f) {
+		if !slices.Contains(MandatoryUserFieldNames, f) {
 			errs = append(errs, Invalid("mandatory_user_fields", "org.mandatory_field", "Unknown user field "+f+"."))
 		}
 	}
@@ -134,13 +135,4 @@ type OrganisationService interface {
 	CreateSENumber(ctx context.Context, s *SENumber) error
 	// ListSENumbers lists an organisation's SE-numbers.
 	ListSENumbers(ctx context.Context, orgID uuid.UUID) ([]*SENumber, error)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

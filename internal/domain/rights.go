@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -207,7 +208,7 @@ func (r *RightsRequest) Validate() error {
 			errs = append(errs, Invalid("privilege", "request.privilege", "Choose the privilege you request."))
 		}
 	case RequestAdminRole:
-		if !contains(AdminRoles, r.Role) {
+		if !slices.Contains(AdminRoles, r.Role) {
 			errs = append(errs, Invalid("role", "request.role", "Choose the administrator role you request."))
 		}
 	default:

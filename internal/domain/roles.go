@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,7 +36,7 @@ type AdminRole struct {
 // Validate checks an assignment before it is stored.
 func (r *AdminRole) Validate() error {
 	var errs ValidationErrors
-	if !contains(AdminRoles, r.Role) {
+	if !slices.Contains(AdminRoles, r.Role) {
 		errs = append(errs, Invalid("role", "role.unknown", "Choose one of the administrator roles: organisation, user or rights administrator."))
 	}
 	if r.Role == RoleOrgAdmin && r.ProductionUnitID != nil {

@@ -82,11 +82,7 @@ func (s *GroupService) ListGroups(ctx context.Context, orgID uuid.UUID) ([]*doma
 	if err := s.db.gorm.WithContext(ctx).Where("org_id = ?", orgID).Order("lower(name)").Find(&rows).Error; err != nil {
 		return nil, pgError("list groups", err)
 	}
-	out := make([]*domain.Group, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return mapRows(rows, (*groupRow).toDomain), nil
 }
 
 // AddGroupMember implements domain.GroupService.

@@ -175,11 +175,7 @@ func (s *OrganisationService) ListProductionUnits(ctx context.Context, orgID uui
 	if err := s.db.gorm.WithContext(ctx).Where("org_id = ?", orgID).Order("p_number").Find(&rows).Error; err != nil {
 		return nil, pgError("list production units", err)
 	}
-	out := make([]*domain.ProductionUnit, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return mapRows(rows, (*productionUnitRow).toDomain), nil
 }
 
 // CreateSENumber implements domain.OrganisationService.
@@ -204,11 +200,7 @@ func (s *OrganisationService) ListSENumbers(ctx context.Context, orgID uuid.UUID
 	if err := s.db.gorm.WithContext(ctx).Where("org_id = ?", orgID).Order("se_number").Find(&rows).Error; err != nil {
 		return nil, pgError("list SE-numbers", err)
 	}
-	out := make([]*domain.SENumber, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return mapRows(rows, (*seNumberRow).toDomain), nil
 }
 
 func nonNil(s []string) []string {

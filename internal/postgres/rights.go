@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,11 +144,7 @@ func (s *RightsService) ListPrivileges(ctx context.Context) ([]*domain.Privilege
 	if err := s.db.gorm.WithContext(ctx).Order("uri").Find(&rows).Error; err != nil {
 		return nil, pgError("list privileges", err)
 	}
-	out := make([]*domain.Privilege, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return mapRows(rows, (*privilegeRow).toDomain), nil
 }
 
 // CreateAssignment implements domain.RightsService. It checks the
@@ -173,7 +170,7 @@ func (s *RightsService) CreateAssignment(ctx context.Context, a *domain.Assignme
 			return domain.Invalid("group", "privilege.not_group_assignable", "This privilege cannot be assigned through a group; assign it to users.")
 		}
 		for k := range a.ConstraintValues {
-			if !contains(p.ConstraintTypes, k) {
+			if !slices.Contains(p.ConstraintTypes, k) {
 				return domain.Invalid("constraint_values", "assignment.constraint_type",
 					fmt.Sprintf("The privilege has no constraint of type %s.", k))
 			}
@@ -199,18 +196,5 @@ func (s *RightsService) ListAssignmentsOfUser(ctx context.Context, orgID, userID
 	if err := s.db.gorm.WithContext(ctx).Where("org_id = ? AND user_id = ?", orgID, userID).Order("created_at, id").Find(&rows).Error; err != nil {
 		return nil, pgError("list assignments", err)
 	}
-	out := make([]*domain.Assignment, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return mapRows(rows, (*assignmentRow).toDomain), nil
 }

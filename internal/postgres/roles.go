@@ -93,11 +93,7 @@ func (s *AdminRoleService) ListAdminRolesOfUser(ctx context.Context, orgID, user
 	if err := s.db.gorm.WithContext(ctx).Where("org_id = ? AND user_id = ?", orgID, userID).Order("role, created_at").Find(&rows).Error; err != nil {
 		return nil, pgError("list admin roles", err)
 	}
-	out := make([]*domain.AdminRole, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return mapRows(rows, (*adminRoleRow).toDomain), nil
 }
 
 // CountActiveOrgAdmins implements domain.AdminRoleService.

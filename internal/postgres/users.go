@@ -154,11 +154,7 @@ func (s *UserService) FindUsers(ctx context.Context, f domain.UserFilter) ([]*do
 	if more {
 		rows = rows[:limit]
 	}
-	out := make([]*domain.User, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, more, nil
+	return mapRows(rows, (*userRow).toDomain), more, nil
 }
 
 // UpdateUser implements domain.UserService with optimistic locking: the
@@ -288,11 +284,7 @@ func (s *UserService) FindIdentitiesOfPerson(ctx context.Context, issuer, subjec
 	if err != nil {
 		return nil, pgError("find identities", err)
 	}
-	out := make([]*domain.User, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return mapRows(rows, (*userRow).toDomain), nil
 }
 
 var errStale = &domain.Error{Code: domain.ECONFLICT, Key: "stale", Message: "Someone else changed this in the meantime; reload and try again."}

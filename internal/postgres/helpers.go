@@ -35,3 +35,12 @@ func (j *jsonb) Scan(src any) error {
 	}
 	return nil
 }
+
+// mapRows converts a slice of row structs with their toDomain method.
+func mapRows[R any, D any](rows []R, toDomain func(*R) D) []D {
+	out := make([]D, len(rows))
+	for i := range rows {
+		out[i] = toDomain(&rows[i])
+	}
+	return out
+}
