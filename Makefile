@@ -6,7 +6,6 @@ SHELL := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ADDR ?= 127.0.0.1:8080
-export CGO_ENABLED ?= 0
 
 .PHONY: help
 help: ## list the targets
@@ -14,7 +13,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/erhverv
-	go build -ldflags '$(LDFLAGS)' -o bin/erhverv ./cmd/erhverv
+	CGO_ENABLED=0 go build -ldflags '$(LDFLAGS)' -o bin/erhverv ./cmd/erhverv
 
 # The development data key stays in .data/ (ignored) so demo users' CPR
 # numbers stay readable across restarts. Never use it in production.

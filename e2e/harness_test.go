@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 	// the packages compiled already.
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "erhverv"), "./cmd/erhverv")
 	build.Dir = repoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build erhverv:", err)
