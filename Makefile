@@ -22,7 +22,7 @@ build: ## build bin/erhverv
 
 .PHONY: run
 run: build .data/data-key ## bring the platform up with demo data on http://127.0.0.1:8080
-	@export DATABASE_URL="$$(.ci/localpg.sh run)"; \
+	@url=$$(.ci/localpg.sh run); export DATABASE_URL="$$url"; \
 	export ERHVERV_DATA_KEY="$${ERHVERV_DATA_KEY:-$$(cat .data/data-key)}"; \
 	export ERHVERV_ADDR="$${ERHVERV_ADDR:-$(ADDR)}"; \
 	export ERHVERV_LOG_FORMAT="$${ERHVERV_LOG_FORMAT:-text}"; \
@@ -39,7 +39,7 @@ test: ## run every check and test: vet, templ, policies, Go tests with -race, e2
 	@git diff --exit-code --stat -- '*_templ.go' || { echo "make test: generated templ files differ from the committed ones: run 'go tool templ generate' and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- '*_templ.go')" || { echo "make test: uncommitted generated templ files: commit them"; exit 1; }
 	$(MAKE) --no-print-directory policy-check
-	ERHVERV_TEST_DATABASE_URL="$$(.ci/localpg.sh test)" go test -race -count=1 -timeout 20m ./...
+	url=$$(.ci/localpg.sh test); ERHVERV_TEST_DATABASE_URL="$$url" go test -race -count=1 -timeout 20m ./...
 
 .PHONY: policy-check
 policy-check: ## opa fmt, check --strict and test --coverage (90% or more)

@@ -14,6 +14,8 @@
 #   .ci/localpg.sh stop   stops the project-local clusters.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Never wait at a password prompt: a server that wants one is not ours to use.
+export PGCONNECT_TIMEOUT=5
 root=$(pwd)
 
 say() { echo "localpg: $*" >&2; }
@@ -53,7 +55,13 @@ ensure_cluster() {
   local bin; bin=$(pg_bindir)
   if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then return; fi
   mkdir -p "$dir"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$dir" 2>/dev/null || { as_owner true; chown postgres "$dir"; }; fi
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$dir" 2>/dev/null || { as_owner true; chown postgres "$dir"; }
+    if ! runuser -u postgres -- test -x "$dir"; then
+      echo "localpg: the postgres user cannot reach $dir (a parent folder is private): clone the project elsewhere or set DATABASE_URL / ERHVERV_TEST_DATABASE_URL" >&2
+      exit 1
+    fi
+  fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     say "creating a PostgreSQL cluster in ${dir#"$root"/}"
     as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
@@ -66,15 +74,15 @@ ensure_cluster() {
 case "${1:-}" in
   run)
     if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; exit 0; fi
-    if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 && psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+    if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 && psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
       host=127.0.0.1 port=5432
     else
       ensure_cluster "$root/.data/pg" 5433
       host=127.0.0.1 port=5433
     fi
     bin=$(pg_bindir)
-    if ! "$bin/psql" -h $host -p $port -U postgres -d postgres -Atqc "select 1 from pg_database where datname='erhverv'" | grep -q 1; then
-      "$bin/createdb" -h $host -p $port -U postgres erhverv
+    if ! "$bin/psql" -w -h $host -p $port -U postgres -d postgres -Atqc "select 1 from pg_database where datname='erhverv'" | grep -q 1; then
+      "$bin/createdb" -w -h $host -p $port -U postgres erhverv
       say "created database erhverv on $host:$port"
     fi
     echo "postgres://postgres@$host:$port/erhverv?sslmode=disable"

@@ -17,8 +17,9 @@ CREATE TABLE users (
     -- case it must be shown to someone allowed to see it.
     cpr_hmac           bytea,
     cpr_ciphertext     bytea,
-    -- birth_date is always known: from the CPR, or entered for foreign staff.
-    birth_date         date NOT NULL,
+    -- birth_date is always known: from the CPR, or entered for foreign staff;
+    -- only deletion erases it.
+    birth_date         date,
     production_unit_id uuid,
     se_number_id       uuid,
     anonymous          boolean NOT NULL DEFAULT false,
@@ -37,7 +38,7 @@ CREATE TABLE users (
     CONSTRAINT users_phone_check CHECK (phone IS NULL OR phone ~ '^\+?[0-9]{8,15}$'),
     CONSTRAINT users_cpr_pair_check CHECK ((cpr_hmac IS NULL) = (cpr_ciphertext IS NULL)),
     CONSTRAINT users_cpr_hmac_check CHECK (cpr_hmac IS NULL OR length(cpr_hmac) = 32),
-    CONSTRAINT users_birth_date_check CHECK (birth_date >= DATE '1880-01-01'),
+    CONSTRAINT users_birth_date_check CHECK (birth_date >= DATE '1880-01-01' OR (birth_date IS NULL AND status = 'deleted')),
     CONSTRAINT users_unit_check CHECK (production_unit_id IS NULL OR se_number_id IS NULL),
     CONSTRAINT users_status_check CHECK (status IN ('pending', 'active', 'deactivated', 'deleted')),
     CONSTRAINT users_extra_fields_check CHECK (jsonb_typeof(extra_fields) = 'object'),

@@ -69,6 +69,10 @@ CREATE TABLE powers_of_attorney (
     ended_at        timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- Referenced by composite foreign keys, so a row can only point at a
+    -- power of attorney its own organisation is a party to.
+    CONSTRAINT powers_of_attorney_org_id_id_key UNIQUE (org_id, id),
+    CONSTRAINT powers_of_attorney_grantee_org_id_id_key UNIQUE (grantee_org_id, id),
     CONSTRAINT powers_of_attorney_parties_check CHECK (org_id <> grantee_org_id),
     CONSTRAINT powers_of_attorney_status_check CHECK (status IN ('requested', 'offered', 'active', 'rejected', 'ended')),
     CONSTRAINT powers_of_attorney_scope_check CHECK (
@@ -88,13 +92,16 @@ CREATE TRIGGER powers_of_attorney_updated_at BEFORE UPDATE ON powers_of_attorney
 -- The privileges a power of attorney carries, with the constraint values that
 -- bound what the grantee may pass on.
 CREATE TABLE poa_privileges (
-    poa_id            uuid NOT NULL REFERENCES powers_of_attorney (id) ON DELETE CASCADE,
+    poa_id            uuid NOT NULL,
+    -- org_id is the grantor's, the power of attorney's own org_id.
     org_id            uuid NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
     privilege_id      uuid NOT NULL REFERENCES privileges (id) ON DELETE CASCADE,
     constraint_values jsonb NOT NULL DEFAULT '{}',
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (poa_id, privilege_id),
+    CONSTRAINT poa_privileges_poa_fkey FOREIGN KEY (org_id, poa_id)
+        REFERENCES powers_of_attorney (org_id, id) ON DELETE CASCADE,
     CONSTRAINT poa_privileges_constraints_check CHECK (jsonb_typeof(constraint_values) = 'object')
 );
 CREATE INDEX poa_privileges_org_idx ON poa_privileges (org_id);
@@ -104,7 +111,9 @@ CREATE TRIGGER poa_privileges_updated_at BEFORE UPDATE ON poa_privileges
 -- A privilege assigned by organisation org_id to one of its users or groups,
 -- for a scope (the whole CVR, one P-number, one SE-number), with constraint
 -- values and an optional period. via_poa_id marks a privilege passed on from a
--- power of attorney: ending it ends the assignment with it.
+-- power of attorney the organisation received (the composite key makes sure it
+-- is the grantee); deleting the power of attorney deletes the assignment, and
+-- ending it must end the assignment too (the rights service's job).
 CREATE TABLE privilege_assignments (
     id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     org_id            uuid NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
@@ -117,7 +126,7 @@ CREATE TABLE privilege_assignments (
     valid_from        timestamptz,
     valid_to          timestamptz,
     granted_by        uuid REFERENCES users (id) ON DELETE SET NULL,
-    via_poa_id        uuid REFERENCES powers_of_attorney (id) ON DELETE CASCADE,
+    via_poa_id        uuid,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT privilege_assignments_holder_check CHECK ((user_id IS NULL) <> (group_id IS NULL)),
@@ -130,7 +139,9 @@ CREATE TABLE privilege_assignments (
     CONSTRAINT privilege_assignments_user_fkey FOREIGN KEY (org_id, user_id)
         REFERENCES users (org_id, id) ON DELETE CASCADE,
     CONSTRAINT privilege_assignments_group_fkey FOREIGN KEY (org_id, group_id)
-        REFERENCES user_groups (org_id, id) ON DELETE CASCADE
+        REFERENCES user_groups (org_id, id) ON DELETE CASCADE,
+    CONSTRAINT privilege_assignments_poa_fkey FOREIGN KEY (org_id, via_poa_id)
+        REFERENCES powers_of_attorney (grantee_org_id, id) ON DELETE CASCADE
 );
 CREATE INDEX privilege_assignments_user_idx ON privilege_assignments (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX privilege_assignments_group_idx ON privilege_assignments (group_id) WHERE group_id IS NOT NULL;

@@ -48,6 +48,8 @@ $$;
 -- +goose StatementEnd
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
     FOR EACH ROW EXECUTE FUNCTION erhverv_audit_append_only();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION erhverv_audit_append_only();
 
 -- Portal sessions, in the schema of the session store (alexedwards/scs pgxstore).
 CREATE TABLE sessions (
@@ -81,6 +83,7 @@ CREATE TRIGGER outbox_updated_at BEFORE UPDATE ON outbox
 -- +goose Down
 DROP TABLE outbox;
 DROP TABLE sessions;
+DROP TRIGGER audit_events_no_truncate ON audit_events;
 DROP TRIGGER audit_events_append_only ON audit_events;
 DROP FUNCTION erhverv_audit_append_only();
 DROP TABLE audit_events;

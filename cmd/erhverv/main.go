@@ -107,9 +107,7 @@ func (m *Main) exitCode(err error) int {
 		fmt.Fprintf(m.Stderr, "erhverv: %s\n", cfgErr.Error())
 		return exitUsage
 	case errors.As(err, &uErr):
-		fmt.Fprintf(m.Stderr, "erhverv: %s\n\n%s", uErr, usage)
-		return exitUsage
-	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(m.Stderr, "erhverv: %s (see erhverv help)\n", uErr)
 		return exitUsage
 	}
 	fmt.Fprintf(m.Stderr, "erhverv: %v\n", err)
@@ -140,13 +138,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs.SetOutput(io.Discard) // errors are reported in one line by exitCode
 	addr := fs.String("addr", cfg.Addr, "listen address host:port (ERHVERV_ADDR)")
 	baseURL := fs.String("base-url", "", "public URL (ERHVERV_BASE_URL)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (ERHVERV_LOG_LEVEL)")
 	migrate := fs.Bool("migrate", cfg.MigrateOnStart, "run pending migrations first (ERHVERV_MIGRATE_ON_START)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError("serve: " + err.Error())
 	}
 	if fs.NArg() > 0 {
 		return usageError("serve takes no arguments, got " + strings.Join(fs.Args(), " "))
@@ -205,7 +203,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Ready: map[string]server.ReadyCheck{
 			"database": db.Ping,
 			"schema": func(ctx context.Context) error {
-				cur, err := migrator.Current(ctx)
+				cur, err := postgres.SchemaVersion(ctx, db.SQL())
 				if err != nil {
 					return err
 				}
@@ -245,10 +243,10 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 		return usageError("migrate needs up, down or status")
 	}
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs.SetOutput(io.Discard) // errors are reported in one line by exitCode
 	to := fs.String("to", "", "with down: the version to roll back to (0 = empty database); default one step")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return usageError("migrate: " + err.Error())
 	}
 	db, err := m.openDB(ctx, false)
 	if err != nil {

@@ -78,6 +78,15 @@ func appendAudit(tx *gorm.DB, now time.Time, e *domain.AuditEvent) error {
 	if err != nil {
 		return domain.Invalid("details", "audit.details", err.Error())
 	}
+	// Hash the details as jsonb will give them back (it rewrites numbers
+	// such as 1e3 as 1000), or verification would recompute another hash.
+	var stored string
+	if err := tx.Raw("SELECT ?::jsonb::text", string(details)).Scan(&stored).Error; err != nil {
+		return pgError("normalise audit details", err)
+	}
+	if details, err = audit.CanonicalDetails([]byte(stored)); err != nil {
+		return err
+	}
 	e.Details, e.Seq, e.PrevHash = details, head.Seq+1, head.Hash
 	if e.Hash, err = audit.Hash(e.PrevHash, e); err != nil {
 		return err
@@ -99,9 +108,17 @@ func (l *AuditLog) VerifyAudit(ctx context.Context, orgID *uuid.UUID) (domain.Au
 	prev := audit.Genesis
 	var v domain.AuditVerification
 	var lastSeq int64
+	// The head is read first: events appended while we verify lie beyond it
+	// and are left for the next verification instead of looking like a break.
+	var head auditChainHeadRow
+	err := l.db.gorm.WithContext(ctx).Take(&head, "chain_key = ?", key).Error
+	headMissing := errors.Is(err, gorm.ErrRecordNotFound)
+	if err != nil && !headMissing {
+		return v, pgError("verify audit chain", err)
+	}
 	for {
 		var rows []auditEventRow
-		err := l.db.gorm.WithContext(ctx).Where("chain_key = ? AND seq > ?", key, lastSeq).Order("seq").Limit(1000).Find(&rows).Error
+		err := l.db.gorm.WithContext(ctx).Where("chain_key = ? AND seq > ? AND seq <= ?", key, lastSeq, head.Seq).Order("seq").Limit(1000).Find(&rows).Error
 		if err != nil {
 			return v, pgError("verify audit chain", err)
 		}
@@ -124,17 +141,18 @@ func (l *AuditLog) VerifyAudit(ctx context.Context, orgID *uuid.UUID) (domain.Au
 			break
 		}
 	}
-	// A chain cut short at its end leaves the head ahead of the last event.
-	var head auditChainHeadRow
-	err := l.db.gorm.WithContext(ctx).Take(&head, "chain_key = ?", key).Error
+	// A chain cut short at its end leaves the head ahead of the last event;
+	// events without a head are rows nobody appended through the chain.
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		if lastSeq != 0 {
+	case headMissing:
+		var n int64
+		if err := l.db.gorm.WithContext(ctx).Model(&auditEventRow{}).Where("chain_key = ?", key).Count(&n).Error; err != nil {
+			return v, pgError("verify audit chain", err)
+		}
+		if n != 0 {
 			v.BrokenAt = 1
 			return v, nil
 		}
-	case err != nil:
-		return v, pgError("verify audit chain", err)
 	case head.Seq != lastSeq || !bytes.Equal(head.Hash, prev):
 		v.BrokenAt = lastSeq + 1
 		return v, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -52,6 +53,19 @@ func (m *Migrator) Latest() int64 { return m.latest }
 // Current is the database's schema version (0 for an empty database).
 func (m *Migrator) Current(ctx context.Context) (int64, error) {
 	return m.provider.GetDBVersion(ctx)
+}
+
+// SchemaVersion reads the applied version straight from goose's table,
+// without the migration lock Current takes: readiness probes call it, and
+// they must not wait for (or fail during) another replica's migration.
+func SchemaVersion(ctx context.Context, db *sql.DB) (int64, error) {
+	var v int64
+	err := db.QueryRowContext(ctx, "SELECT COALESCE(max(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&v)
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "42P01" { // undefined_table: never migrated
+		return 0, nil
+	}
+	return v, err
 }
 
 // Up applies every pending migration and returns the versions applied. It

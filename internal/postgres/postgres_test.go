@@ -445,3 +445,69 @@ func TestAuditChainVerifiesAndDetectsTampering(t *testing.T) {
 		t.Errorf("VerifyAudit after tampering: got %+v, %v; want broken at 3", v, err)
 	}
 }
+
+func TestLastOrgAdminCannotBeDeactivatedOrDeleted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "10000009", "1000000001")
+	ctx := context.Background()
+	a, b := f.user(t, "a", ""), f.user(t, "b", "")
+	for _, u := range []*domain.User{a, b} {
+		if err := f.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: f.org.ID, UserID: u.ID, Role: domain.RoleOrgAdmin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.users.SetUserStatus(ctx, f.org.ID, a.ID, a.Version, domain.UserDeactivated); err != nil {
+		t.Fatalf("deactivate one of two organisation administrators: %v", err)
+	}
+	wantCode(t, "deactivate the last", f.users.SetUserStatus(ctx, f.org.ID, b.ID, b.Version, domain.UserDeactivated), domain.ECONFLICT)
+	wantCode(t, "delete the last", f.users.SetUserStatus(ctx, f.org.ID, b.ID, b.Version, domain.UserDeleted), domain.ECONFLICT)
+	// The deactivated administrator's role no longer counts, so removing it
+	// is allowed even though one organisation administrator remains.
+	roles, err := f.roles.ListAdminRolesOfUser(ctx, f.org.ID, a.ID)
+	if err != nil || len(roles) != 1 {
+		t.Fatalf("roles of a: got %d, %v", len(roles), err)
+	}
+	if err := f.roles.RemoveAdminRole(ctx, f.org.ID, roles[0].ID); err != nil {
+		t.Errorf("remove a deactivated user's role: got %v, want nil", err)
+	}
+}
+
+func TestDeletedUserCanBeHiredAgain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "10000009", "1000000001")
+	ctx := context.Background()
+	u := f.user(t, "gert", "0101901234")
+	if err := f.users.LinkPerson(ctx, &domain.PersonLink{OrgID: f.org.ID, UserID: u.ID, BrokerIssuer: "https://broker", BrokerSubject: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.users.SetUserStatus(ctx, f.org.ID, u.ID, u.Version, domain.UserDeleted); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.users.FindUserByID(ctx, f.org.ID, u.ID)
+	if err != nil || !got.BirthDate.IsZero() || got.HasCPR {
+		t.Errorf("deleted user: got birth date %v, HasCPR %v (%v); want both erased", got.BirthDate, got.HasCPR, err)
+	}
+	again := f.user(t, "gert", "0101901234")
+	if err := f.users.LinkPerson(ctx, &domain.PersonLink{OrgID: f.org.ID, UserID: again.ID, BrokerIssuer: "https://broker", BrokerSubject: "p1"}); err != nil {
+		t.Errorf("link the same person to the new identity: got %v, want nil", err)
+	}
+}
+
+func TestAuditChainSurvivesJSONBNumberRewriting(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "10000009", "1000000001")
+	ctx := context.Background()
+	log := postgres.NewAuditLog(f.db)
+	for _, details := range []string{`{"n":1e3}`, `{"n":-0}`, `{"n":1e-7,"s":"x"}`} {
+		if err := log.AppendAudit(ctx, &domain.AuditEvent{OrgID: &f.org.ID, Action: "test.numbers", Details: json.RawMessage(details)}); err != nil {
+			t.Fatalf("append %s: %v", details, err)
+		}
+	}
+	v, err := log.VerifyAudit(ctx, &f.org.ID)
+	if err != nil || !v.OK || v.Events != 3 {
+		t.Errorf("VerifyAudit: got %+v, %v; want OK with 3 events", v, err)
+	}
+	if _, err := f.db.SQL().ExecContext(ctx, "TRUNCATE audit_events"); err == nil {
+		t.Errorf("TRUNCATE audit_events succeeded; the log must be append-only")
+	}
+}

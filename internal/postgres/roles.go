@@ -66,13 +66,9 @@ func (s *AdminRoleService) RemoveAdminRole(ctx context.Context, orgID, id uuid.U
 		if err != nil {
 			return pgError("remove admin role", err)
 		}
-		if row.Role == domain.RoleOrgAdmin && row.toDomain().ActiveAt(s.db.Now()) {
-			n, err := countActiveOrgAdmins(tx, orgID, s.db.Now(), true)
-			if err != nil {
+		if row.Role == domain.RoleOrgAdmin {
+			if err := refuseLastOrgAdmin(tx, orgID, s.db.Now(), func(r *adminRoleRow) bool { return r.ID == id }); err != nil {
 				return err
-			}
-			if n <= 1 {
-				return ErrLastOrgAdmin
 			}
 		}
 		if err := tx.Delete(&adminRoleRow{}, "id = ?", id).Error; err != nil {
@@ -101,17 +97,50 @@ func (s *AdminRoleService) CountActiveOrgAdmins(ctx context.Context, orgID uuid.
 	return countActiveOrgAdmins(s.db.gorm.WithContext(ctx), orgID, t, false)
 }
 
+// refuseLastOrgAdmin returns ErrLastOrgAdmin when the organisation
+// administrator roles in force that leaving selects are all that is left.
+// It locks those roles until the transaction ends.
+func refuseLastOrgAdmin(tx *gorm.DB, orgID uuid.UUID, t time.Time, leaving func(*adminRoleRow) bool) error {
+	roles, err := activeOrgAdminRoles(tx, orgID, t, true)
+	if err != nil {
+		return err
+	}
+	remaining, affected := map[uuid.UUID]bool{}, false
+	for i := range roles {
+		if leaving(&roles[i]) {
+			affected = true
+			continue
+		}
+		remaining[roles[i].UserID] = true
+	}
+	if affected && len(remaining) == 0 {
+		return ErrLastOrgAdmin
+	}
+	return nil
+}
+
 func countActiveOrgAdmins(tx *gorm.DB, orgID uuid.UUID, t time.Time, lock bool) (int, error) {
-	q := tx.Model(&adminRoleRow{}).Select("admin_roles.id").
+	roles, err := activeOrgAdminRoles(tx, orgID, t, lock)
+	users := map[uuid.UUID]bool{}
+	for _, r := range roles {
+		users[r.UserID] = true
+	}
+	return len(users), err
+}
+
+// activeOrgAdminRoles lists the organisation administrator roles in force at
+// t held by active users.
+func activeOrgAdminRoles(tx *gorm.DB, orgID uuid.UUID, t time.Time, lock bool) ([]adminRoleRow, error) {
+	q := tx.Model(&adminRoleRow{}).Select("admin_roles.*").
 		Joins("JOIN users u ON u.id = admin_roles.user_id").
 		Where("admin_roles.org_id = ? AND admin_roles.role = ? AND u.status = ?", orgID, domain.RoleOrgAdmin, domain.UserActive).
 		Where("(admin_roles.valid_from IS NULL OR admin_roles.valid_from <= ?) AND (admin_roles.valid_to IS NULL OR admin_roles.valid_to > ?)", t, t)
 	if lock {
 		q = q.Clauses(forUpdate)
 	}
-	var ids []uuid.UUID
-	if err := q.Find(&ids).Error; err != nil {
-		return 0, pgError("count organisation administrators", err)
+	var rows []adminRoleRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, pgError("count organisation administrators", err)
 	}
-	return len(ids), nil
+	return rows, nil
 }

@@ -23,7 +23,7 @@ type userRow struct {
 	Phone            *string
 	CprHmac          []byte
 	CprCiphertext    []byte
-	BirthDate        time.Time `gorm:"type:date"`
+	BirthDate        *time.Time `gorm:"type:date"` // NULL only once deleted
 	ProductionUnitID *uuid.UUID
 	SeNumberID       *uuid.UUID
 	Anonymous        bool
@@ -42,9 +42,12 @@ func (userRow) TableName() string { return "users" }
 func (r *userRow) toDomain() *domain.User {
 	u := &domain.User{
 		ID: r.ID, OrgID: r.OrgID, FirstName: r.FirstName, LastName: r.LastName, Email: r.Email,
-		Phone: derefString(r.Phone), HasCPR: len(r.CprHmac) > 0, BirthDate: r.BirthDate,
+		Phone: derefString(r.Phone), HasCPR: len(r.CprHmac) > 0,
 		ProductionUnitID: r.ProductionUnitID, SENumberID: r.SeNumberID, Anonymous: r.Anonymous,
 		Status: r.Status, Version: r.Version, ActivatedAt: r.ActivatedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if r.BirthDate != nil {
+		u.BirthDate = *r.BirthDate
 	}
 	if len(r.ExtraFields) > 0 {
 		_ = json.Unmarshal(r.ExtraFields, &u.ExtraFields) // the column is a JSON object by constraint
@@ -93,7 +96,7 @@ func (s *UserService) fromDomain(u *domain.User) (*userRow, error) {
 	}
 	row := &userRow{
 		ID: u.ID, OrgID: u.OrgID, FirstName: strings.TrimSpace(u.FirstName), LastName: strings.TrimSpace(u.LastName),
-		Email: u.Email, Phone: optString(u.Phone), BirthDate: u.BirthDate, ProductionUnitID: u.ProductionUnitID,
+		Email: u.Email, Phone: optString(u.Phone), BirthDate: &u.BirthDate, ProductionUnitID: u.ProductionUnitID,
 		SeNumberID: u.SENumberID, Anonymous: u.Anonymous, Status: u.Status, ExtraFields: jsonb(extra), Version: u.Version,
 	}
 	if u.CPR != "" {
@@ -208,6 +211,14 @@ func (s *UserService) SetUserStatus(ctx context.Context, orgID, id uuid.UUID, ve
 				Message: "A " + row.Status + " user cannot become " + status + "."}
 		}
 		now := s.db.Now()
+		if row.Status == domain.UserActive {
+			// Leaving active: never the last organisation administrator. The
+			// remaining ones stay locked until commit, so two administrators
+			// deactivating each other at once cannot both succeed.
+			if err := refuseLastOrgAdmin(tx, orgID, now, func(r *adminRoleRow) bool { return r.UserID == id }); err != nil {
+				return err
+			}
+		}
 		fields := map[string]any{"status": status, "version": gorm.Expr("version + 1")}
 		switch status {
 		case domain.UserActive:
@@ -222,6 +233,15 @@ func (s *UserService) SetUserStatus(ctx context.Context, orgID, id uuid.UUID, ve
 			fields["deleted_at"] = now
 			fields["first_name"], fields["last_name"], fields["email"], fields["phone"] = "", "", "", nil
 			fields["cpr_hmac"], fields["cpr_ciphertext"], fields["extra_fields"] = nil, nil, jsonb("{}")
+			fields["birth_date"] = nil
+			// The link to the person and any open activation go with the data,
+			// so the same person can be hired again later.
+			if err := tx.Where("user_id = ?", id).Delete(&personLinkRow{}).Error; err != nil {
+				return pgError("delete user's person link", err)
+			}
+			if err := tx.Exec("DELETE FROM activation_tokens WHERE user_id = ?", id).Error; err != nil {
+				return pgError("delete user's activation tokens", err)
+			}
 		}
 		if err := tx.Model(&userRow{}).Where("id = ?", id).Updates(fields).Error; err != nil {
 			return pgError("set user status", err)

@@ -101,8 +101,11 @@ func TestReadyzReportsFailingChecks(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("status: got %d, want 503", rec.Code)
 	}
-	if body := rec.Body.String(); !strings.Contains(body, "want 5") || !strings.Contains(body, `"database":"ok"`) {
+	if body := rec.Body.String(); !strings.Contains(body, `"schema":"failed"`) || !strings.Contains(body, `"database":"ok"`) {
 		t.Errorf("body: got %s, want each check's result", body)
+	}
+	if strings.Contains(rec.Body.String(), "want 5") {
+		t.Errorf("body: got %s, want no error details in the unauthenticated probe", rec.Body.String())
 	}
 }
 
