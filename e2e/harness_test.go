@@ -200,7 +200,7 @@ func browser(t *testing.T) context.Context {
 // screenshot saves the page to e2e/artifacts/NAME.png.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: lossless PNG
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
