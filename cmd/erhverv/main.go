@@ -169,7 +169,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return &config.Error{Var: "ERHVERV_DATA_KEY", Problem: err.Error()}
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, protector, postgres.Options{MaxConns: cfg.DBMaxConns, Logger: log})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, protector, postgres.Options{MaxConns: cfg.DBMaxConns})
 	if err != nil {
 		return err
 	}

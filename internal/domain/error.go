@@ -88,6 +88,20 @@ func (v ValidationErrors) Error() string {
 	return fmt.Sprintf("%s (and %d more)", v[0].Error(), len(v)-1)
 }
 
+// Add appends err when it is not nil. Validation helpers return *Error or
+// ValidationErrors; both are kept whole.
+func (v *ValidationErrors) Add(err error) {
+	switch e := err.(type) {
+	case nil:
+	case *Error:
+		*v = append(*v, e)
+	case ValidationErrors:
+		*v = append(*v, e...)
+	default:
+		*v = append(*v, &Error{Code: EINTERNAL, Message: e.Error()})
+	}
+}
+
 // Err returns nil when there are no errors, so a Validate method can end
 // with `return errs.Err()`.
 func (v ValidationErrors) Err() error {

@@ -44,9 +44,7 @@ type OrgSettings struct {
 // Validate checks an organisation before it is stored.
 func (o *Organisation) Validate() error {
 	var errs ValidationErrors
-	if err := ValidateCVR("cvr", o.CVR); err != nil {
-		errs = append(errs, err.(*Error))
-	}
+	errs.Add(ValidateCVR("cvr", o.CVR))
 	if n := len([]rune(strings.TrimSpace(o.Name))); n < 1 || n > 200 {
 		errs = append(errs, Invalid("name", "org.name", "The organisation's name must have 1 to 200 characters."))
 	}
@@ -55,15 +53,20 @@ func (o *Organisation) Validate() error {
 	default:
 		errs = append(errs, Invalid("status", "org.status", "Unknown organisation status."))
 	}
-	for _, f := range o.Settings.MandatoryUserFields {
+	errs.Add(o.Settings.Validate())
+	return errs.Err()
+}
+
+// Validate checks the settings an organisation administrator chooses.
+func (s OrgSettings) Validate() error {
+	var errs ValidationErrors
+	for _, f := range s.MandatoryUserFields {
 		if !slices.Contains(MandatoryUserFieldNames, f) {
 			errs = append(errs, Invalid("mandatory_user_fields", "org.mandatory_field", "Unknown user field "+f+"."))
 		}
 	}
-	if o.Settings.NotificationEmail != "" {
-		if err := ValidateEmail("notification_email", o.Settings.NotificationEmail); err != nil {
-			errs = append(errs, err.(*Error))
-		}
+	if s.NotificationEmail != "" {
+		errs.Add(ValidateEmail("notification_email", s.NotificationEmail))
 	}
 	return errs.Err()
 }
@@ -83,9 +86,7 @@ type ProductionUnit struct {
 // Validate checks a production unit before it is stored.
 func (u *ProductionUnit) Validate() error {
 	var errs ValidationErrors
-	if err := ValidatePNumber("p_number", u.PNumber); err != nil {
-		errs = append(errs, err.(*Error))
-	}
+	errs.Add(ValidatePNumber("p_number", u.PNumber))
 	if n := len([]rune(strings.TrimSpace(u.Name))); n < 1 || n > 200 {
 		errs = append(errs, Invalid("name", "unit.name", "The production unit's name must have 1 to 200 characters."))
 	}
@@ -106,9 +107,7 @@ type SENumber struct {
 // Validate checks an SE-number before it is stored.
 func (s *SENumber) Validate() error {
 	var errs ValidationErrors
-	if err := ValidateSENumber("se_number", s.SENumber); err != nil {
-		errs = append(errs, err.(*Error))
-	}
+	errs.Add(ValidateSENumber("se_number", s.SENumber))
 	if n := len([]rune(strings.TrimSpace(s.Name))); n < 1 || n > 200 {
 		errs = append(errs, Invalid("name", "se.name", "The SE-number's name must have 1 to 200 characters."))
 	}

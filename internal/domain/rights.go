@@ -155,12 +155,8 @@ func (a *Assignment) Validate() error {
 	if (a.UserID == nil) == (a.GroupID == nil) {
 		errs = append(errs, Invalid("holder", "assignment.holder", "Assign the privilege to one user or one group."))
 	}
-	if err := a.Scope.Validate(); err != nil {
-		errs = append(errs, err.(*Error))
-	}
-	if err := ValidatePeriod(a.ValidFrom, a.ValidTo); err != nil {
-		errs = append(errs, err.(*Error))
-	}
+	errs.Add(a.Scope.Validate())
+	errs.Add(ValidatePeriod(a.ValidFrom, a.ValidTo))
 	return errs.Err()
 }
 
@@ -261,12 +257,8 @@ func (p *PowerOfAttorney) Validate() error {
 	if p.OrgID == p.GranteeOrgID {
 		errs = append(errs, Invalid("grantee", "poa.self", "An organisation cannot grant a power of attorney to itself."))
 	}
-	if err := p.Scope.Validate(); err != nil {
-		errs = append(errs, err.(*Error))
-	}
-	if err := ValidatePeriod(p.ValidFrom, p.ValidTo); err != nil {
-		errs = append(errs, err.(*Error))
-	}
+	errs.Add(p.Scope.Validate())
+	errs.Add(ValidatePeriod(p.ValidFrom, p.ValidTo))
 	if len(p.Privileges) == 0 {
 		errs = append(errs, Invalid("privileges", "poa.privileges", "Choose at least one privilege."))
 	}

@@ -42,9 +42,7 @@ func (r *AdminRole) Validate() error {
 	if r.Role == RoleOrgAdmin && r.ProductionUnitID != nil {
 		errs = append(errs, Invalid("production_unit", "role.org_admin_unit", "An organisation administrator administers the whole organisation and cannot be limited to one production unit."))
 	}
-	if err := ValidatePeriod(r.ValidFrom, r.ValidTo); err != nil {
-		errs = append(errs, err.(*Error))
-	}
+	errs.Add(ValidatePeriod(r.ValidFrom, r.ValidTo))
 	return errs.Err()
 }
 

@@ -49,11 +49,7 @@ func (u *User) FullName() string { return strings.TrimSpace(u.FirstName + " " + 
 // date is taken from it; otherwise a birth date is required.
 func (u *User) Validate() error {
 	var errs ValidationErrors
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err.(*Error))
-		}
-	}
+	add := errs.Add
 	if n := len([]rune(strings.TrimSpace(u.FirstName))); n < 1 || n > 100 {
 		add(Invalid("first_name", "user.first_name", "First name must have 1 to 100 characters."))
 	}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,7 +33,6 @@ type DB struct {
 // Options tune the connection pool.
 type Options struct {
 	MaxConns int32
-	Logger   *slog.Logger
 }
 
 // Open connects to url, checks the connection and returns the DB. protector

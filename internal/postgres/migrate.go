@@ -121,9 +121,6 @@ func (m *Migrator) Status(ctx context.Context) ([]MigrationState, error) {
 	return out, nil
 }
 
-// Close releases the migrator's resources (not the database).
-func (m *Migrator) Close() error { return nil }
-
 func versions(res []*goose.MigrationResult) []int64 {
 	v := make([]int64, 0, len(res))
 	for _, r := range res {

@@ -134,8 +134,7 @@ func (s *OrganisationService) FindOrganisationByCVR(ctx context.Context, cvr str
 
 // UpdateOrganisationSettings implements domain.OrganisationService.
 func (s *OrganisationService) UpdateOrganisationSettings(ctx context.Context, id uuid.UUID, st domain.OrgSettings) error {
-	probe := domain.Organisation{CVR: "10000009", Name: "x", Status: domain.OrgActive, Settings: st}
-	if err := probe.Validate(); err != nil {
+	if err := st.Validate(); err != nil {
 		return err
 	}
 	res := s.db.gorm.WithContext(ctx).Model(&organisationRow{}).Where("id = ?", id).Updates(map[string]any{

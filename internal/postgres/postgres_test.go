@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -111,7 +112,7 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Up on a newer schema: got nil error, want a refusal")
 	}
-	if !errorsIs(err, postgres.ErrSchemaNewer) {
+	if !errors.Is(err, postgres.ErrSchemaNewer) {
 		t.Errorf("Up on a newer schema: got %v, want ErrSchemaNewer", err)
 	}
 }
