@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -27,6 +28,38 @@ type Config struct {
 	PolicyDir       string
 	ShutdownTimeout time.Duration
 	DBMaxConns      int32
+
+	Broker  Broker
+	Session Session
+	SMTP    SMTP
+	// CVRRegisterFile is the file-backed CVR register (development and
+	// tests); empty means connecting an organisation is unavailable.
+	CVRRegisterFile string
+}
+
+// Broker is the MitID broker the platform logs people in through.
+type Broker struct {
+	Issuer       string // empty: login is not configured
+	ClientID     string
+	ClientSecret string // empty: a public client using PKCE only
+	Profile      string // claim profile: oiosaml, signaturgruppen or idura
+	// Minimum level of assurance per purpose: Low, Substantial or High.
+	MinLevelAdmin, MinLevelConnect, MinLevelActivate string
+}
+
+// Session holds the login session's timeouts.
+type Session struct {
+	IdleTimeout time.Duration
+	Lifetime    time.Duration
+}
+
+// SMTP is the mail server notifications are sent through.
+type SMTP struct {
+	Addr     string // host:port; empty: emails are queued but not sent by this process
+	Username string
+	Password string
+	From     string
+	TLS      string // starttls, tls or none
 }
 
 // Error names the variable at fault. Its text is the one line printed.
@@ -54,7 +87,25 @@ var Vars = []Var{
 	{Name: "ERHVERV_POLICY_DIR", Description: "directory of extra or replacing Rego policies and data, loaded over the built-in ones"},
 	{Name: "ERHVERV_SHUTDOWN_TIMEOUT", Default: "20s", Description: "how long SIGTERM waits for in-flight requests to finish"},
 	{Name: "ERHVERV_DB_MAX_CONNS", Default: "10", Description: "largest number of database connections of one server process"},
+	{Name: "ERHVERV_BROKER_ISSUER", Description: "issuer URL of the MitID broker (OpenID Provider); unset, nobody can log in"},
+	{Name: "ERHVERV_BROKER_CLIENT_ID", Description: "the platform's client id at the broker (required with the issuer)"},
+	{Name: "ERHVERV_BROKER_CLIENT_SECRET", Description: "the client secret at the broker; unset, the platform is a public client using PKCE"},
+	{Name: "ERHVERV_BROKER_PROFILE", Default: "oiosaml", Description: "how the broker names its claims: oiosaml, signaturgruppen or idura (see docs/BROKERS.md)"},
+	{Name: "ERHVERV_BROKER_MIN_LEVEL_ADMIN", Default: "Substantial", Description: "lowest assurance level for the administration portal: Substantial or High"},
+	{Name: "ERHVERV_BROKER_MIN_LEVEL_CONNECT", Default: "Substantial", Description: "lowest assurance level to connect an organisation: Substantial or High"},
+	{Name: "ERHVERV_BROKER_MIN_LEVEL_ACTIVATE", Default: "Substantial", Description: "lowest assurance level to activate a business identity: Low, Substantial or High"},
+	{Name: "ERHVERV_SESSION_IDLE_TIMEOUT", Default: "30m", Description: "a login session ends after this long without a request"},
+	{Name: "ERHVERV_SESSION_LIFETIME", Default: "8h", Description: "a login session ends this long after login, whatever happens"},
+	{Name: "ERHVERV_SMTP_ADDR", Description: "host:port of the SMTP server for notifications; unset, emails wait in the queue for a process that has one"},
+	{Name: "ERHVERV_SMTP_USERNAME", Description: "SMTP user name (PLAIN/LOGIN authentication); unset, no authentication"},
+	{Name: "ERHVERV_SMTP_PASSWORD", Description: "SMTP password"},
+	{Name: "ERHVERV_SMTP_FROM", Default: "erhverv <noreply@erhverv.localhost>", Description: "sender address of notifications"},
+	{Name: "ERHVERV_SMTP_TLS", Default: "starttls", Description: "starttls (required STARTTLS), tls (implicit TLS) or none (development only)"},
+	{Name: "ERHVERV_CVR_REGISTER_FILE", Description: "JSON file of the file-backed CVR register (development and tests); unset, connecting an organisation is unavailable"},
 }
+
+// Levels of assurance in increasing order, as configured.
+var levels = map[string]int{"Low": 1, "Substantial": 2, "High": 3}
 
 // Load reads the configuration through getenv (os.Getenv in production).
 // Values not set take their defaults; nothing is validated until Validate,
@@ -104,7 +155,93 @@ func Load(getenv func(string) string) (*Config, []error) {
 	} else {
 		c.DBMaxConns = int32(n)
 	}
+
+	c.Broker = Broker{
+		Issuer:           get("ERHVERV_BROKER_ISSUER", ""),
+		ClientID:         get("ERHVERV_BROKER_CLIENT_ID", ""),
+		ClientSecret:     getenv("ERHVERV_BROKER_CLIENT_SECRET"),
+		Profile:          get("ERHVERV_BROKER_PROFILE", "oiosaml"),
+		MinLevelAdmin:    get("ERHVERV_BROKER_MIN_LEVEL_ADMIN", "Substantial"),
+		MinLevelConnect:  get("ERHVERV_BROKER_MIN_LEVEL_CONNECT", "Substantial"),
+		MinLevelActivate: get("ERHVERV_BROKER_MIN_LEVEL_ACTIVATE", "Substantial"),
+	}
+	for _, d := range []struct {
+		name, def string
+		into      *time.Duration
+	}{
+		{"ERHVERV_SESSION_IDLE_TIMEOUT", "30m", &c.Session.IdleTimeout},
+		{"ERHVERV_SESSION_LIFETIME", "8h", &c.Session.Lifetime},
+	} {
+		if v, err := time.ParseDuration(get(d.name, d.def)); err != nil || v < time.Minute {
+			errs = append(errs, &Error{d.name, "must be a duration of at least 1m such as 30m or 8h"})
+		} else {
+			*d.into = v
+		}
+	}
+	c.SMTP = SMTP{
+		Addr:     get("ERHVERV_SMTP_ADDR", ""),
+		Username: get("ERHVERV_SMTP_USERNAME", ""),
+		Password: getenv("ERHVERV_SMTP_PASSWORD"),
+		From:     get("ERHVERV_SMTP_FROM", "erhverv <noreply@erhverv.localhost>"),
+		TLS:      get("ERHVERV_SMTP_TLS", "starttls"),
+	}
+	c.CVRRegisterFile = get("ERHVERV_CVR_REGISTER_FILE", "")
 	return c, errs
+}
+
+// validateBroker checks the login settings; an unset issuer is allowed (no
+// login), anything else must be complete and sensible.
+func (c *Config) validateBroker() error {
+	b := c.Broker
+	for _, l := range []struct{ name, value, floor string }{
+		{"ERHVERV_BROKER_MIN_LEVEL_ADMIN", b.MinLevelAdmin, "Substantial"},
+		{"ERHVERV_BROKER_MIN_LEVEL_CONNECT", b.MinLevelConnect, "Substantial"},
+		{"ERHVERV_BROKER_MIN_LEVEL_ACTIVATE", b.MinLevelActivate, "Low"},
+	} {
+		n, ok := levels[l.value]
+		if !ok {
+			return &Error{l.name, fmt.Sprintf("must be Low, Substantial or High, got %q", l.value)}
+		}
+		if n < levels[l.floor] {
+			return &Error{l.name, fmt.Sprintf("must be at least %s, got %q", l.floor, l.value)}
+		}
+	}
+	switch b.Profile {
+	case "oiosaml", "signaturgruppen", "idura":
+	default:
+		return &Error{"ERHVERV_BROKER_PROFILE", fmt.Sprintf("must be oiosaml, signaturgruppen or idura, got %q", b.Profile)}
+	}
+	if b.Issuer == "" {
+		return nil
+	}
+	u, err := url.Parse(b.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{"ERHVERV_BROKER_ISSUER", fmt.Sprintf("must be the broker's absolute issuer URL such as https://broker.example.dk, got %q", b.Issuer)}
+	}
+	if b.ClientID == "" {
+		return &Error{"ERHVERV_BROKER_CLIENT_ID", "is not set; give the client id the broker issued for this platform"}
+	}
+	return nil
+}
+
+func (c *Config) validateSMTP() error {
+	switch c.SMTP.TLS {
+	case "starttls", "tls", "none":
+	default:
+		return &Error{"ERHVERV_SMTP_TLS", fmt.Sprintf("must be starttls, tls or none, got %q", c.SMTP.TLS)}
+	}
+	if c.SMTP.Addr != "" {
+		if _, port, err := net.SplitHostPort(c.SMTP.Addr); err != nil || port == "" {
+			return &Error{"ERHVERV_SMTP_ADDR", fmt.Sprintf("must be host:port such as smtp.example.dk:587, got %q", c.SMTP.Addr)}
+		}
+	}
+	if c.SMTP.Password != "" && c.SMTP.Username == "" {
+		return &Error{"ERHVERV_SMTP_USERNAME", "is not set but ERHVERV_SMTP_PASSWORD is; give both or neither"}
+	}
+	if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+		return &Error{"ERHVERV_SMTP_FROM", fmt.Sprintf("must be an email address such as \"erhverv <noreply@example.dk>\", got %q", c.SMTP.From)}
+	}
+	return nil
 }
 
 // SetLogLevel parses debug, info, warn or error.
@@ -187,7 +324,13 @@ func (c *Config) ValidateServe() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return &Error{"ERHVERV_LOG_FORMAT", fmt.Sprintf("must be json or text, got %q", c.LogFormat)}
 	}
-	return nil
+	if c.Session.Lifetime < c.Session.IdleTimeout {
+		return &Error{"ERHVERV_SESSION_LIFETIME", "must not be shorter than ERHVERV_SESSION_IDLE_TIMEOUT"}
+	}
+	if err := c.validateBroker(); err != nil {
+		return err
+	}
+	return c.validateSMTP()
 }
 
 // ValidateDataKey checks that the CPR data key is present.

@@ -133,3 +133,13 @@ func (v ValidationErrors) Fields() map[string]*Error {
 	}
 	return m
 }
+
+// ErrorKey returns the message key of the first *Error in err's chain (the
+// key pages translate), and "" for anything else.
+func ErrorKey(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Key
+	}
+	return ""
+}
