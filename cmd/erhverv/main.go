@@ -21,6 +21,10 @@ import (
 
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/config"
+	"github.com/erhverv/erhverv/internal/cvr"
+	"github.com/erhverv/erhverv/internal/jobs"
+	"github.com/erhverv/erhverv/internal/login"
+	"github.com/erhverv/erhverv/internal/mail"
 	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/portal"
 	"github.com/erhverv/erhverv/internal/postgres"
@@ -191,6 +195,31 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("load policies: %w", err)
 	}
 
+	popts, err := portalOptions(cfg, log, db, protector)
+	if err != nil {
+		return err
+	}
+	defer popts.Sessions.Close()
+	p := portal.New(popts)
+	if cfg.SMTP.Addr != "" {
+		sender, err := mail.NewSMTPSender(mail.SMTPConfig{Addr: cfg.SMTP.Addr, Username: cfg.SMTP.Username,
+			Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})
+		if err != nil {
+			return &config.Error{Var: "ERHVERV_SMTP_ADDR", Problem: err.Error()}
+		}
+		worker, err := jobs.StartWorker(ctx, db.Pool(), protector, sender, log)
+		if err != nil {
+			return fmt.Errorf("start mail worker: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			worker.Stop(stopCtx)
+		}()
+	} else {
+		log.Warn("ERHVERV_SMTP_ADDR is not set: emails wait in the queue for a process that can send them")
+	}
+
 	ln := m.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -213,9 +242,64 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 				return nil
 			},
 		},
-	}, portal.New(cfg.SecureCookies()).Mount)
-	log.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "version", version)
+	}, p.Mount)
+	log.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "version", version,
+		"login", cfg.Broker.Issuer != "", "mail", cfg.SMTP.Addr != "", "cvr_register", cfg.CVRRegisterFile != "")
 	return srv.Serve(ctx, ln, cfg.ShutdownTimeout)
+}
+
+// portalOptions wires the portal's adapters: sessions, the broker, the CVR
+// register and the services behind the pages.
+func portalOptions(cfg *config.Config, log *slog.Logger, db *postgres.DB, protector *pii.Protector) (portal.Options, error) {
+	notifier, err := jobs.NewNotifier(protector)
+	if err != nil {
+		return portal.Options{}, err
+	}
+	base := cfg.BaseURL.String()
+	opts := portal.Options{
+		Logger: log, SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL,
+		Sessions: login.NewSessions(db.Pool(), login.SessionOptions{
+			IdleTimeout: cfg.Session.IdleTimeout, Lifetime: cfg.Session.Lifetime, Secure: cfg.SecureCookies()}),
+		PII:   protector,
+		Orgs:  postgres.NewOrganisationService(db),
+		Users: postgres.NewUserService(db),
+		Roles: postgres.NewAdminRoleService(db),
+		Onboarding: postgres.NewOnboarding(db, notifier, func(secret string) string {
+			return portal.ActivationLink(base, secret)
+		}),
+		Audit:  postgres.NewAuditLog(db),
+		Levels: map[portal.Purpose]login.Level{},
+	}
+	for purpose, name := range map[portal.Purpose]string{
+		portal.PurposeAdmin: cfg.Broker.MinLevelAdmin, portal.PurposeConnect: cfg.Broker.MinLevelConnect,
+		portal.PurposeActivate: cfg.Broker.MinLevelActivate,
+	} {
+		l, err := login.ParseLevelName(name)
+		if err != nil {
+			return portal.Options{}, err // ValidateServe has checked; kept for safety
+		}
+		opts.Levels[purpose] = l
+	}
+	if cfg.Broker.Issuer != "" {
+		profile, err := login.ProfileByName(cfg.Broker.Profile)
+		if err != nil {
+			return portal.Options{}, &config.Error{Var: "ERHVERV_BROKER_PROFILE", Problem: err.Error()}
+		}
+		opts.Broker = login.NewRelyingParty(login.BrokerConfig{
+			Issuer: cfg.Broker.Issuer, ClientID: cfg.Broker.ClientID, ClientSecret: cfg.Broker.ClientSecret,
+			RedirectURL: base + portal.CallbackPath, Profile: profile,
+		})
+	} else {
+		log.Warn("ERHVERV_BROKER_ISSUER is not set: nobody can log in")
+	}
+	if cfg.CVRRegisterFile != "" {
+		reg, err := cvr.OpenFile(cfg.CVRRegisterFile)
+		if err != nil {
+			return portal.Options{}, &config.Error{Var: "ERHVERV_CVR_REGISTER_FILE", Problem: err.Error()}
+		}
+		opts.Register = reg
+	}
+	return opts, nil
 }
 
 func (m *Main) openDB(ctx context.Context, needKey bool) (*postgres.DB, error) {

@@ -4,13 +4,19 @@
 package portal
 
 import (
+	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
 
+	"github.com/erhverv/erhverv/internal/cvr"
 	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/login"
+	"github.com/erhverv/erhverv/internal/pii"
+	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/pages"
 )
@@ -18,25 +24,77 @@ import (
 // langCookie remembers the language a person chose.
 const langCookie = "erhverv_lang"
 
-// Portal mounts the portal's routes.
-type Portal struct {
-	secureCookies bool
+// Options are the portal's dependencies. Only Logger is required: without
+// sessions and a broker the portal shows its public pages, and the pages
+// that need a login say that login is not configured.
+type Options struct {
+	Logger *slog.Logger
+	// SecureCookies sets the Secure attribute on cookies (true whenever the
+	// base URL is https).
+	SecureCookies bool
+	// BaseURL is the platform's public address, for links leaving it.
+	BaseURL *url.URL
+
+	Sessions *login.Sessions
+	Broker   *login.RelyingParty // nil: login is not configured
+	// Levels are the least assurance per purpose.
+	Levels map[Purpose]login.Level
+
+	PII        *pii.Protector
+	Orgs       *postgres.OrganisationService
+	Users      *postgres.UserService
+	Roles      *postgres.AdminRoleService
+	Onboarding *postgres.Onboarding
+	Audit      *postgres.AuditLog
+	Register   cvr.Register // nil: connecting an organisation is unavailable
 }
 
-// New returns the portal. secureCookies sets the Secure attribute on its
-// cookies (true whenever the base URL is https).
-func New(secureCookies bool) *Portal { return &Portal{secureCookies: secureCookies} }
+// Portal mounts the portal's routes.
+type Portal struct {
+	Options
+	secureCookies bool
+	log           *slog.Logger
+}
+
+// New returns the portal.
+func New(opts Options) *Portal {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Portal{Options: opts, secureCookies: opts.SecureCookies, log: opts.Logger}
+}
 
 // Mount adds the portal's routes and its not-found pages to r.
 func (p *Portal) Mount(r *gin.Engine) {
-	r.GET("/", p.home)
-	r.HEAD("/", p.home)
+	g := r.Group("/")
+	if p.Sessions != nil {
+		g.Use(p.Sessions.Middleware())
+	}
+	g.GET("/", p.home)
+	g.HEAD("/", p.home)
+	if p.Sessions != nil {
+		p.mountLogin(g)
+		p.mountConnect(g)
+		p.mountActivate(g)
+		p.mountOverview(g)
+	} else {
+		g.GET(web.LoginPath, p.loginUnavailable)
+	}
 	r.NoRoute(func(c *gin.Context) { p.renderError(c, http.StatusNotFound) })
 	r.NoMethod(func(c *gin.Context) { p.renderError(c, http.StatusMethodNotAllowed) })
 }
 
 func (p *Portal) home(c *gin.Context) {
-	render(c, http.StatusOK, pages.Home(pages.HomeView{Lang: p.lang(c)}))
+	v := pages.HomeView{Lang: p.lang(c)}
+	if p.Sessions != nil {
+		if a, ok := p.Sessions.Account(c.Request.Context()); ok {
+			v.UserName = a.Name
+			if a.Acting() {
+				v.PortalURL = OverviewPath
+			}
+		}
+	}
+	render(c, http.StatusOK, pages.Home(v))
 }
 
 // lang is the language of the response: ?lang= when given (and then

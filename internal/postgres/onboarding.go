@@ -255,7 +255,7 @@ func (s *Onboarding) issue(ctx context.Context, tx *gorm.DB, now time.Time, sp i
 	if err := appendAudit(tx, now, e); err != nil {
 		return Issued{}, err
 	}
-	data := map[string]string{"OrgName": sp.org.Name, "UserName": sp.user.FullName(), "ExpiresAt": formatDate(expires, sp.lang)}
+	data := map[string]string{"OrgName": sp.org.Name, "UserName": sp.user.FullName(), "ExpiresAt": domain.FormatDate(expires, sp.lang)}
 	if withCode {
 		data["NeedsCode"] = "true"
 	}
@@ -275,23 +275,6 @@ func (s *Onboarding) issue(ctx context.Context, tx *gorm.DB, now time.Time, sp i
 	}
 	return issued, nil
 }
-
-var monthsDa = [...]string{"januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"}
-
-func formatDate(t time.Time, lang string) string {
-	t = t.In(copenhagen)
-	if lang == "en" {
-		return t.Format("2 January 2006")
-	}
-	return fmt.Sprintf("%d. %s %d", t.Day(), monthsDa[t.Month()-1], t.Year())
-}
-
-var copenhagen = func() *time.Location {
-	if l, err := time.LoadLocation("Europe/Copenhagen"); err == nil {
-		return l
-	}
-	return time.UTC
-}()
 
 // IssueActivation sends a user a new activation link (and, for a person
 // without CPR, a new code), ending any earlier unused ones.

@@ -1,0 +1,88 @@
+package portal
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/login"
+	"github.com/erhverv/erhverv/web"
+	"github.com/erhverv/erhverv/web/layout"
+	"github.com/erhverv/erhverv/web/pages"
+)
+
+func (p *Portal) mountOverview(g *gin.RouterGroup) {
+	g.GET(OverviewPath, p.overview)
+}
+
+// actor is the signed-in person acting as one of their business identities.
+type actor struct {
+	Account login.Account
+	User    *domain.User
+	Org     *domain.Organisation
+}
+
+// requireIdentity returns the acting business identity, checked afresh
+// against the database on every request: a user deactivated a minute ago
+// is signed out now, not when the session expires. Otherwise it answers
+// (login, step-up or the organisation chooser) and reports false.
+func (p *Portal) requireIdentity(c *gin.Context) (actor, bool) {
+	a, ok := p.requireLogin(c, PurposeAdmin)
+	if !ok {
+		return actor{}, false
+	}
+	if !a.Acting() {
+		c.Redirect(http.StatusSeeOther, ChooseOrgPath+"?return="+c.Request.URL.RequestURI())
+		return actor{}, false
+	}
+	ctx := c.Request.Context()
+	ids, err := p.identities(ctx, a)
+	if err != nil {
+		p.internalError(c, err)
+		return actor{}, false
+	}
+	for _, id := range ids {
+		if id.User.ID == a.UserID && id.Org.ID == a.OrgID {
+			return actor{Account: a, User: id.User, Org: id.Org}, true
+		}
+	}
+	// The identity is no longer usable (deactivated, deleted, organisation
+	// closed): forget it and let the person choose again.
+	a.UserID, a.OrgID = [16]byte{}, [16]byte{}
+	if err := p.Sessions.Update(ctx, a); err != nil {
+		p.internalError(c, err)
+		return actor{}, false
+	}
+	c.Redirect(http.StatusSeeOther, ChooseOrgPath)
+	return actor{}, false
+}
+
+// frame is the page frame for a signed-in identity.
+func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.PageProps {
+	lang := p.lang(c)
+	nav := []layout.NavItem{{Label: web.T(lang, "nav.overview"), Href: OverviewPath, Current: current == OverviewPath}}
+	return layout.PageProps{Lang: lang, Title: title, UserName: act.Account.Name, OrgName: act.Org.Name,
+		SwitchOrgURL: ChooseOrgPath, Nav: nav}
+}
+
+func (p *Portal) overview(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	lang := p.lang(c)
+	roles, err := p.Roles.ListAdminRolesOfUser(c.Request.Context(), act.Org.ID, act.User.ID)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	v := pages.OverviewView{Frame: p.frame(c, act, web.T(lang, "overview.title"), OverviewPath),
+		OrgName: act.Org.Name, CVR: act.Org.CVR, UserName: act.User.FullName(), UserID: act.User.ID.String(),
+		Level: act.Account.Level.String(), JustActivated: c.Query("activated") == "1"}
+	now := p.now()
+	for _, r := range roles {
+		v.Roles = append(v.Roles, pages.RoleLine{Name: web.T(lang, "role."+r.Role), Active: r.ActiveAt(now)})
+	}
+	render(c, http.StatusOK, pages.Overview(v))
+}
