@@ -339,12 +339,15 @@ func (s *Onboarding) loadLink(tx *gorm.DB, secret string, lock bool) (*activatio
 	if s.db.pii == nil || secret == "" || len(secret) > 100 {
 		return nil, nil, errLinkUnknown
 	}
-	q := tx
-	if lock {
-		q = tx.Clauses(forUpdate)
+	// A new chain per query: a gorm chain reused keeps its conditions.
+	q := func() *gorm.DB {
+		if lock {
+			return tx.Clauses(forUpdate)
+		}
+		return tx.Session(&gorm.Session{})
 	}
 	var tok activationTokenRow
-	err := q.Take(&tok, "token_hash = ? AND kind IN ?", s.db.pii.Hash("link:"+secret), []string{tokenEmailLink, tokenFirstAdminLink}).Error
+	err := q().Take(&tok, "token_hash = ? AND kind IN ?", s.db.pii.Hash("link:"+secret), []string{tokenEmailLink, tokenFirstAdminLink}).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil, errLinkUnknown
 	}
@@ -358,7 +361,7 @@ func (s *Onboarding) loadLink(tx *gorm.DB, secret string, lock bool) (*activatio
 		return nil, nil, errLinkExpired
 	}
 	var u userRow
-	if err := q.Take(&u, "org_id = ? AND id = ?", tok.OrgID, tok.UserID).Error; err != nil {
+	if err := q().Take(&u, "org_id = ? AND id = ?", tok.OrgID, tok.UserID).Error; err != nil {
 		return nil, nil, notFoundOr(err, errLinkUnknown, "find user of activation")
 	}
 	if u.Status != domain.UserPending {
