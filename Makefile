@@ -6,14 +6,18 @@ SHELL := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ADDR ?= 127.0.0.1:8080
+SIM_ADDR ?= 127.0.0.1:8090
+MAIL_SMTP_ADDR ?= 127.0.0.1:1025
+MAIL_HTTP_ADDR ?= 127.0.0.1:8025
+CALLBACK := /login/callback
 
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## build bin/erhverv
-	CGO_ENABLED=0 go build -ldflags '$(LDFLAGS)' -o bin/erhverv ./cmd/erhverv
+build: ## build bin/erhverv, bin/mitid-sim and bin/devmail
+	CGO_ENABLED=0 go build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/erhverv ./cmd/mitid-sim ./cmd/devmail
 
 # The development data key stays in .data/ (ignored) so demo users' CPR
 # numbers stay readable across restarts. Never use it in production.
@@ -21,15 +25,25 @@ build: ## build bin/erhverv
 	@mkdir -p .data && umask 077 && head -c 32 /dev/urandom | base64 > $@
 
 .PHONY: run
-run: build .data/data-key ## bring the platform up with demo data on http://127.0.0.1:8080
+run: build .data/data-key ## bring the platform up with demo data, the MitID simulator and a mail catcher
 	@url=$$(.ci/localpg.sh run); export DATABASE_URL="$$url"; \
 	export ERHVERV_DATA_KEY="$${ERHVERV_DATA_KEY:-$$(cat .data/data-key)}"; \
 	export ERHVERV_ADDR="$${ERHVERV_ADDR:-$(ADDR)}"; \
 	export ERHVERV_LOG_FORMAT="$${ERHVERV_LOG_FORMAT:-text}"; \
+	export ERHVERV_BROKER_ISSUER="http://$(SIM_ADDR)" ERHVERV_BROKER_CLIENT_ID=erhverv ERHVERV_BROKER_CLIENT_SECRET=erhverv-dev-secret; \
+	export ERHVERV_SMTP_ADDR="$(MAIL_SMTP_ADDR)" ERHVERV_SMTP_TLS=none; \
+	export ERHVERV_CVR_REGISTER_FILE="$${ERHVERV_CVR_REGISTER_FILE:-internal/seed/cvr-register.json}"; \
+	export MITID_SIM_ADDR="$(SIM_ADDR)" MITID_SIM_ISSUER="http://$(SIM_ADDR)" MITID_SIM_STORE=.data/mitid-sim/identities.json; \
+	export MITID_SIM_REDIRECT_URIS="http://$$ERHVERV_ADDR$(CALLBACK)" MITID_SIM_POST_LOGOUT_REDIRECT_URIS="http://$$ERHVERV_ADDR/"; \
+	export DEVMAIL_SMTP_ADDR="$(MAIL_SMTP_ADDR)" DEVMAIL_HTTP_ADDR="$(MAIL_HTTP_ADDR)"; \
 	bin/erhverv migrate up; \
 	bin/erhverv seed demo; \
-	echo; echo "erhverv is starting on http://$$ERHVERV_ADDR/  (Ctrl-C stops it)"; echo; \
-	exec bin/erhverv serve
+	bin/devmail & mailpid=$$!; \
+	bin/mitid-sim & simpid=$$!; \
+	trap 'kill $$mailpid $$simpid 2>/dev/null || true' EXIT; \
+	echo; echo "erhverv is starting on http://$$ERHVERV_ADDR/  (Ctrl-C stops it)"; \
+	echo "  MitID simulator: http://$(SIM_ADDR)/   mail catcher: http://$(MAIL_HTTP_ADDR)/"; echo; \
+	bin/erhverv serve
 
 .PHONY: test
 test: ## run every check and test: vet, templ, policies, Go tests with -race, e2e

@@ -80,14 +80,21 @@ type SessionOptions struct {
 // so any replica can serve any request.
 type Sessions struct {
 	sm       *scs.SessionManager
-	store    *pgxstore.PostgresStore
 	lifetime time.Duration
 	now      func() time.Time
+	stop     chan struct{}
+	stopped  chan struct{}
 }
+
+// sweepInterval is how often expired sessions are deleted.
+const sweepInterval = 5 * time.Minute
 
 // NewSessions returns the session store. Close stops its expiry sweeper.
 func NewSessions(pool *pgxpool.Pool, opts SessionOptions) *Sessions {
-	store := pgxstore.NewWithCleanupInterval(pool, 5*time.Minute)
+	// pgxstore's own sweeper starts racily (its stop channel is set from
+	// the sweeping goroutine), so the store runs without it and Sessions
+	// sweeps itself.
+	store := pgxstore.NewWithCleanupInterval(pool, 0)
 	sm := scs.New()
 	sm.Store = store
 	sm.IdleTimeout = opts.IdleTimeout
@@ -98,11 +105,32 @@ func NewSessions(pool *pgxpool.Pool, opts SessionOptions) *Sessions {
 	sm.Cookie.Secure = opts.Secure
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = false // a browser session cookie; the server enforces the timeouts
-	return &Sessions{sm: sm, store: store, lifetime: opts.Lifetime, now: time.Now}
+	s := &Sessions{sm: sm, lifetime: opts.Lifetime, now: time.Now, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.sweep(pool)
+	return s
+}
+
+func (s *Sessions) sweep(pool *pgxpool.Pool) {
+	defer close(s.stopped)
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, _ = pool.Exec(ctx, "DELETE FROM sessions WHERE expiry < now()") // the next sweep retries
+			cancel()
+		}
+	}
 }
 
 // Close stops the background sweep of expired sessions.
-func (s *Sessions) Close() { s.store.StopCleanup() }
+func (s *Sessions) Close() {
+	close(s.stop)
+	<-s.stopped
+}
 
 // Middleware loads the session before the handler runs and saves it before
 // the first byte of the response is written (cookies are headers).

@@ -340,6 +340,12 @@ Test persons at the MitID simulator (subject → role):
   demo-lars    employee of Nordlys with rights
   demo-henrik  organisation administrator of Skattefar (service provider)
   demo-anders  organisation administrator of Havbryg; member of a Nordlys group
+  demo-freja   anonymous employee of Nordlys
+  demo-karen   deactivated employee of Nordlys (cannot use the portal)
+  demo-emma    created in Nordlys, not yet activated (has a CPR number)
+  demo-ahmed   created in Nordlys, not yet activated (date of birth only: activates with a code)
+  demo-rikke   management representative: connects Solbær ApS (30264878) under "Tilslut virksomhed"
+  demo-low     can only log in at level Low: the portal refuses (it needs Substantial)
 `)
 	return b.String()
 }

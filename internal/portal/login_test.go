@@ -1,0 +1,554 @@
+package portal_test
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/google/uuid"
+
+	"github.com/erhverv/erhverv/internal/cvr"
+	"github.com/erhverv/erhverv/internal/dbtest"
+	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/login"
+	"github.com/erhverv/erhverv/internal/mitidsim"
+	"github.com/erhverv/erhverv/internal/pii"
+	"github.com/erhverv/erhverv/internal/portal"
+	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/server"
+)
+
+// mailbox records the emails the platform would send; internal/jobs and
+// the e2e tests cover the real queue and SMTP.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []domain.Notification
+}
+
+func (m *mailbox) NotifyTx(_ context.Context, _ *sql.Tx, n domain.Notification) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, n)
+	return nil
+}
+
+func (m *mailbox) last(t *testing.T) domain.Notification {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.sent) == 0 {
+		t.Fatal("no email enqueued")
+	}
+	return m.sent[len(m.sent)-1]
+}
+
+// platform is the portal on a real database behind a real HTTP server,
+// logging in through the MitID simulator.
+type platform struct {
+	t     *testing.T
+	url   string
+	db    *postgres.DB
+	sim   *mitidsim.Server
+	mail  *mailbox
+	users *postgres.UserService
+	orgs  *postgres.OrganisationService
+	roles *postgres.AdminRoleService
+}
+
+func newPlatform(t *testing.T, profile string) *platform {
+	t.Helper()
+	db := dbtest.New(t)
+	protector, err := pii.New(dbtest.DataKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + ts.Listener.Addr().String()
+	sim, simSrv := mitidsim.NewTestServer(t, mitidsim.Client{ID: "erhverv", Secret: "s3cret",
+		RedirectURIs: []string{base + portal.CallbackPath}, PostLogoutRedirectURIs: []string{base + "/"}, Profile: profile})
+	prof, err := login.ProfileByName(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := cvr.OpenFile("../seed/cvr-register.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseURL, _ := url.Parse(base)
+	mail := &mailbox{}
+	sessions := login.NewSessions(db.Pool(), login.SessionOptions{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour})
+	t.Cleanup(sessions.Close)
+	p := &platform{t: t, url: base, db: db, sim: sim, mail: mail, users: postgres.NewUserService(db),
+		orgs: postgres.NewOrganisationService(db), roles: postgres.NewAdminRoleService(db)}
+	pt := portal.New(portal.Options{
+		Logger: slog.New(slog.DiscardHandler), BaseURL: baseURL, Sessions: sessions,
+		Broker: login.NewRelyingParty(login.BrokerConfig{Issuer: simSrv.URL, ClientID: "erhverv", ClientSecret: "s3cret",
+			RedirectURL: base + portal.CallbackPath, Profile: prof}),
+		Levels: map[portal.Purpose]login.Level{portal.PurposeAdmin: login.LevelSubstantial, portal.PurposeConnect: login.LevelSubstantial,
+			portal.PurposeActivate: login.LevelSubstantial},
+		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
+		Onboarding: postgres.NewOnboarding(db, mail, func(s string) string { return portal.ActivationLink(base, s) }),
+		Audit:      postgres.NewAuditLog(db), Register: reg,
+	})
+	srv := server.New(server.Options{Logger: slog.New(slog.DiscardHandler)}, pt.Mount)
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return p
+}
+
+// employ gives the simulator's person subject an active business identity
+// in a new organisation, with an organisation administrator role.
+func (p *platform) employ(subject, cvrNumber, name string) (*domain.Organisation, *domain.User) {
+	p.t.Helper()
+	ctx := context.Background()
+	org, err := p.orgs.FindOrganisationByCVR(ctx, cvrNumber)
+	if err != nil {
+		now := time.Now()
+		org = &domain.Organisation{CVR: cvrNumber, Name: name, Status: domain.OrgActive, ConnectedAt: &now}
+		if err := p.orgs.CreateOrganisation(ctx, org); err != nil {
+			p.t.Fatalf("create organisation %s: %v", cvrNumber, err)
+		}
+	}
+	id, ok := p.sim.Identity(subject)
+	if !ok {
+		p.t.Fatalf("no simulator identity %s", subject)
+	}
+	u := &domain.User{OrgID: org.ID, FirstName: id.FirstName, LastName: id.LastName, Email: subject + "@example.dk", CPR: id.CPR, Status: domain.UserActive}
+	if id.CPR == "" {
+		u.BirthDate, _ = time.Parse(time.DateOnly, id.BirthDate)
+	}
+	if err := p.users.CreateUser(ctx, u); err != nil {
+		p.t.Fatalf("create %s: %v %v", subject, err, err.(domain.ValidationErrors).Fields())
+	}
+	if err := p.users.LinkPerson(ctx, &domain.PersonLink{OrgID: org.ID, UserID: u.ID, BrokerIssuer: p.sim.Issuer(), BrokerSubject: subject}); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: org.ID, UserID: u.ID, Role: domain.RoleOrgAdmin}); err != nil {
+		p.t.Fatalf("assign role: %v", err)
+	}
+	return org, u
+}
+
+func browser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
+}
+
+func (p *platform) loginAs(hc *http.Client, start, subject, authenticator string) *http.Response {
+	p.t.Helper()
+	resp, err := p.sim.LoginAs(context.Background(), hc, p.url+start, subject, authenticator)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return resp
+}
+
+func page(t *testing.T, resp *http.Response) *goquery.Document {
+	t.Helper()
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func text(doc *goquery.Document, testid string) string {
+	return strings.TrimSpace(doc.Find(`[data-testid="` + testid + `"]`).Text())
+}
+
+func (p *platform) auditActions(org *uuid.UUID) []string {
+	p.t.Helper()
+	q, args := "SELECT action FROM audit_events WHERE org_id IS NULL ORDER BY seq", []any{}
+	if org != nil {
+		q, args = "SELECT action FROM audit_events WHERE org_id = $1 ORDER BY seq", []any{*org}
+	}
+	rows, err := p.db.SQL().Query(q, args...)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		_ = rows.Scan(&a)
+		out = append(out, a)
+	}
+	return out
+}
+
+func TestLoginWithOneIdentityLandsInThePortal(t *testing.T) {
+	t.Parallel()
+	for _, profile := range []string{"oiosaml", "signaturgruppen", "idura"} {
+		t.Run(profile, func(t *testing.T) {
+			t.Parallel()
+			p := newPlatform(t, profile)
+			org, _ := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+			hc := browser(t)
+			resp := p.loginAs(hc, "/login", "demo-jonas", "code_app")
+			if resp.Request.URL.Path != portal.OverviewPath || resp.StatusCode != http.StatusOK {
+				t.Fatalf("after login: %s %d, want %s 200", resp.Request.URL.Path, resp.StatusCode, portal.OverviewPath)
+			}
+			doc := page(t, resp)
+			if got := text(doc, "overview-heading"); got != "Nordlys Rådgivning ApS" {
+				t.Errorf("overview heading %q", got)
+			}
+			if got := text(doc, "overview-level"); got != "Substantial" {
+				t.Errorf("level %q, want Substantial", got)
+			}
+			if got := text(doc, "header-user"); !strings.Contains(got, "Jonas Berg") {
+				t.Errorf("header %q", got)
+			}
+			if got := p.auditActions(&org.ID); len(got) == 0 || got[len(got)-1] != "session.started" {
+				t.Errorf("audit = %v, want session.started last", got)
+			}
+		})
+	}
+}
+
+func TestPersonWithTwoIdentitiesChoosesAndSwitches(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	p.employ("demo-mette", "91234564", "Nordlys Rådgivning ApS")
+	havbryg, _ := p.employ("demo-mette", "95001238", "Havbryg Revision I/S")
+	hc := browser(t)
+	resp := p.loginAs(hc, "/login?return=/portal", "demo-mette", "code_app")
+	if resp.Request.URL.Path != portal.ChooseOrgPath {
+		t.Fatalf("after login: %s, want the chooser", resp.Request.URL)
+	}
+	doc := page(t, resp)
+	if n := doc.Find(`[data-testid="identity-list"] li`).Length(); n != 2 {
+		t.Fatalf("chooser lists %d identities, want 2", n)
+	}
+	form := url.Values{"org": {havbryg.ID.String()}, "return": {"/portal"}}
+	resp, err := hc.PostForm(p.url+portal.ChooseOrgPath, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = page(t, resp)
+	if got := text(doc, "overview-heading"); got != "Havbryg Revision I/S" {
+		t.Errorf("after choosing Havbryg: %q", got)
+	}
+	if doc.Find(`[data-testid="header-switch-org"]`).Length() != 1 {
+		t.Error("no switch link in the header")
+	}
+	// Another organisation's id, or a made-up one: not found, nothing changes.
+	now := time.Now()
+	other := &domain.Organisation{CVR: "93847261", Name: "Skattefar Digital A/S", Status: domain.OrgActive, ConnectedAt: &now}
+	if err := p.orgs.CreateOrganisation(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = hc.PostForm(p.url+portal.ChooseOrgPath, url.Values{"org": {other.ID.String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("choosing an organisation without an identity: %d, want 404", resp.StatusCode)
+	}
+	resp, _ = hc.Get(p.url + portal.OverviewPath)
+	if got := text(page(t, resp), "overview-heading"); got != "Havbryg Revision I/S" {
+		t.Errorf("acting identity changed to %q after a refused switch", got)
+	}
+}
+
+func TestLoginRefusals(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+
+	t.Run("tampered state", func(t *testing.T) {
+		hc := browser(t)
+		resp, err := hc.Get(p.url + "/login/callback?state=forged&code=abc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := page(t, resp)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(doc.Find("h1").Text(), "Login kunne ikke gennemføres") {
+			t.Errorf("forged state: %d %q", resp.StatusCode, doc.Find("h1").Text())
+		}
+	})
+	t.Run("replayed callback", func(t *testing.T) {
+		hc := browser(t)
+		var callback string
+		hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if req.URL.Path == portal.CallbackPath {
+				callback = req.URL.String()
+			}
+			return nil
+		}
+		resp := p.loginAs(hc, "/login", "demo-jonas", "code_app")
+		resp.Body.Close()
+		if callback == "" {
+			t.Fatal("no callback seen")
+		}
+		resp, err := hc.Get(callback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("replayed callback: %d, want 401", resp.StatusCode)
+		}
+		// In another browser the code is no good either: the state is
+		// bound to the session that started the login.
+		resp, err = browser(t).Get(callback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("callback in another browser: %d, want 401", resp.StatusCode)
+		}
+	})
+	t.Run("below the level", func(t *testing.T) {
+		_, err := p.sim.LoginAs(context.Background(), browser(t), p.url+"/login", "demo-low", "password")
+		if err == nil {
+			t.Fatal("a Low login for the portal was accepted")
+		}
+	})
+	t.Run("cancelled at the broker", func(t *testing.T) {
+		hc := browser(t)
+		resp, err := hc.Get(p.url + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := resp.Request.URL.Query().Get("id")
+		resp, err = hc.PostForm(p.sim.Issuer()+"/login/cancel", url.Values{"id": {id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := page(t, resp)
+		if resp.Request.URL.Path != portal.CallbackPath || !strings.Contains(doc.Find("h1").Text(), "afbrudt") {
+			t.Errorf("cancel: %s %d %q", resp.Request.URL.Path, resp.StatusCode, doc.Find("h1").Text())
+		}
+	})
+	t.Run("open redirect", func(t *testing.T) {
+		resp := p.loginAs(browser(t), "/login?return="+url.QueryEscape("https://evil.example/steal"), "demo-jonas", "code_app")
+		resp.Body.Close()
+		if resp.Request.URL.Host != strings.TrimPrefix(p.url, "http://") || resp.Request.URL.Path != portal.OverviewPath {
+			t.Errorf("return=https://evil.example led to %s", resp.Request.URL)
+		}
+	})
+	if got := p.auditActions(nil); !contains(got, "login.failed") {
+		t.Errorf("platform audit %v: want login.failed events", got)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSessionCookieRotatesAndLogoutEndsIt(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	hc := browser(t)
+	u, _ := url.Parse(p.url)
+	// Starting a login creates a session for the attempt...
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Get(p.url + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var before string
+	for _, c := range resp.Cookies() {
+		if c.Name == login.SessionCookie {
+			before = c.Value
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure {
+				t.Errorf("session cookie attributes: %+v (http base URL: not Secure)", c)
+			}
+		}
+	}
+	if before == "" {
+		t.Fatal("no session cookie before login")
+	}
+	// ...and the login replaces its id.
+	resp = p.loginAs(hc, "/login", "demo-jonas", "code_app")
+	resp.Body.Close()
+	var after string
+	for _, c := range hc.Jar.Cookies(u) {
+		if c.Name == login.SessionCookie {
+			after = c.Value
+		}
+	}
+	if after == "" || after == before {
+		t.Fatalf("session id did not rotate at login (%q → %q)", before, after)
+	}
+	// The old id is worth nothing.
+	stale := &http.Client{Timeout: 10 * time.Second, CheckRedirect: noFollow.CheckRedirect}
+	req, _ := http.NewRequest(http.MethodGet, p.url+portal.OverviewPath, nil)
+	req.AddCookie(&http.Cookie{Name: login.SessionCookie, Value: before})
+	if resp, err = stale.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("portal with the pre-login session id: %d, want a redirect to login", resp.StatusCode)
+	}
+	// A cross-site logout is refused.
+	req, _ = http.NewRequest(http.MethodPost, p.url+"/logout", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site logout: %d, want 403", resp.StatusCode)
+	}
+	// Logout ends the session here and at the broker, and comes back home.
+	resp, err = hc.PostForm(p.url+"/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Request.URL.String() != p.url+"/" || resp.StatusCode != http.StatusOK {
+		t.Errorf("after logout: %s %d %.200s", resp.Request.URL, resp.StatusCode, body)
+	}
+	var n int
+	if err := p.db.SQL().QueryRow("SELECT count(*) FROM sessions WHERE token = $1", after).Scan(&n); err != nil || n != 0 {
+		t.Errorf("session row after logout: %d, %v", n, err)
+	}
+	if resp, err = noFollow.Get(p.url + portal.OverviewPath); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("portal after logout: %d → %s, want a redirect to login", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestDeactivatedUserLosesThePortalAtOnce(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	org, u := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	p.employ("demo-mette", "91234564", "") // a second administrator, so Jonas can be deactivated
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-jonas", "code_app").Body.Close()
+	if err := p.users.SetUserStatus(context.Background(), org.ID, u.ID, u.Version, domain.UserDeactivated); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Get(p.url + portal.OverviewPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := page(t, resp)
+	if resp.Request.URL.Path != portal.ChooseOrgPath || doc.Find(`[data-testid="no-identity"]`).Length() != 1 {
+		t.Errorf("deactivated user: %s, want the chooser saying there is no identity", resp.Request.URL)
+	}
+}
+
+func TestConnectAndActivateTheFirstAdministrator(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	p.employ("demo-mette", "91234564", "Nordlys Rådgivning ApS")
+	hc := browser(t)
+	resp := p.loginAs(hc, "/login?purpose=connect&return=/connect", "demo-rikke", "code_app")
+	doc := page(t, resp)
+	if resp.Request.URL.Path != portal.ConnectPath {
+		t.Fatalf("after login: %s", resp.Request.URL)
+	}
+	if doc.Find(`[data-testid="connect-30264878"]`).Length() != 1 || doc.Find(`[data-testid="connected-91234564"]`).Length() != 1 {
+		t.Fatalf("company list: %s", doc.Find(`[data-testid="company-list"]`).Text())
+	}
+	// A company she may not represent, and a ceased one.
+	for path, want := range map[string]int{"/connect/29456615": http.StatusForbidden, "/connect/41172037": http.StatusConflict, "/connect/91234564": http.StatusConflict} {
+		r, err := hc.Get(p.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, r.StatusCode, want)
+		}
+	}
+	// Bad input: every error at once, in Danish, nothing created.
+	resp, err := hc.PostForm(p.url+"/connect/30264878", url.Values{"first_name": {"Rikke"}, "email": {"rikke"}, "cpr": {"3213991234"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad form: %d", resp.StatusCode)
+	}
+	for _, f := range []string{"accept_terms", "last_name", "email", "cpr"} {
+		if text(doc, "error-"+f) == "" {
+			t.Errorf("no error shown for %s", f)
+		}
+	}
+	if got := text(doc, "error-cpr"); !strings.Contains(got, "rigtig dato") || strings.Contains(got, "3213991234") {
+		t.Errorf("CPR error %q: want Danish, without the number", got)
+	}
+	if _, err := p.orgs.FindOrganisationByCVR(context.Background(), "30264878"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("organisation exists after a refused form: %v", err)
+	}
+	form := url.Values{"accept_terms": {"yes"}, "allow_private_mitid": {"yes"}, "first_name": {"Rikke"}, "last_name": {"Brandt"},
+		"email": {"rikke@solbaer.example.dk"}, "cpr": {"281179-1246"}}
+	resp, err = hc.PostForm(p.url+"/connect/30264878", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusOK || doc.Find(`[data-testid="connect-done"]`).Length() != 1 {
+		t.Fatalf("connect: %d %s", resp.StatusCode, doc.Find("main").Text())
+	}
+	// Twice is refused.
+	resp, _ = hc.PostForm(p.url+"/connect/30264878", form)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("second connect: %d, want 409", resp.StatusCode)
+	}
+	link := p.mail.last(t).Secrets["Link"]
+	if !strings.HasPrefix(link, p.url+"/activate?token=") {
+		t.Fatalf("link %q", link)
+	}
+	// Another person (signed in as Mette) cannot take the identity.
+	other := browser(t)
+	resp = p.loginAs(other, "/login?purpose=activate&return="+url.QueryEscape(strings.TrimPrefix(link, p.url)), "demo-mette", "code_app")
+	doc = page(t, resp)
+	if doc.Find(`[data-testid="activate-submit"]`).Length() != 1 {
+		t.Fatalf("activation page after login: %s", doc.Find("main").Text())
+	}
+	token, _ := url.Parse(link)
+	resp, _ = other.PostForm(p.url+"/activate", url.Values{"token": {token.Query().Get("token")}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(doc.Text(), "ikke den, brugeren blev oprettet til") {
+		t.Errorf("wrong person: %d %s", resp.StatusCode, doc.Find("main").Text())
+	}
+	// Rikke herself: already signed in at Substantial, activates and lands in the portal.
+	resp, _ = hc.PostForm(p.url+"/activate", url.Values{"token": {token.Query().Get("token")}})
+	doc = page(t, resp)
+	if resp.Request.URL.Path != portal.OverviewPath || text(doc, "overview-heading") != "Solbær ApS" || text(doc, "activated") == "" {
+		t.Fatalf("after activation: %s %q", resp.Request.URL, text(doc, "overview-heading"))
+	}
+	if !strings.Contains(text(doc, "overview-roles"), "Organisationsadministrator") {
+		t.Errorf("roles: %q", text(doc, "overview-roles"))
+	}
+	resp, _ = hc.Get(link)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("used link: %d, want 409", resp.StatusCode)
+	}
+}
