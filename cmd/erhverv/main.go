@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -226,9 +227,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("listen on %s (ERHVERV_ADDR): %w", cfg.Addr, err)
 		}
 	}
+	var formOrigins []string
+	if u, err := url.Parse(cfg.Broker.Issuer); err == nil && cfg.Broker.Issuer != "" {
+		formOrigins = append(formOrigins, u.Scheme+"://"+u.Host)
+	}
 	srv := server.New(server.Options{
-		Logger:  log,
-		Version: version,
+		Logger:            log,
+		Version:           version,
+		FormActionOrigins: formOrigins,
 		Ready: map[string]server.ReadyCheck{
 			"database": db.Ping,
 			"schema": func(ctx context.Context) error {
@@ -395,7 +401,13 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	report, err := seed.Demo(ctx, db)
+	// The demo people are linked to the configured broker, so the same
+	// seed works with the simulator on any address.
+	cfg, err := m.load()
+	if err != nil {
+		return err
+	}
+	report, err := seed.Demo(ctx, db, cfg.Broker.Issuer)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}

@@ -162,6 +162,12 @@ func migrationsHash() (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(b))
 		h.Write(b)
 	}
+	// Go migrations have no file to hash: their versions and the River
+	// schema version they pin stand in for them.
+	for _, m := range migrations.GoMigrations() {
+		fmt.Fprintf(h, "go\x00%d\x00", m.Version)
+	}
+	fmt.Fprintf(h, "river\x00%d\x00", migrations.RiverSchemaVersion)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 

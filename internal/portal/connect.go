@@ -265,4 +265,3 @@ func translate(lang string, e *domain.Error) string {
 	}
 	return e.Message
 }
-

@@ -20,6 +20,7 @@ import (
 	"github.com/erhverv/erhverv/internal/cvr"
 	"github.com/erhverv/erhverv/internal/dbtest"
 	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/mail"
 	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/internal/mitidsim"
 	"github.com/erhverv/erhverv/internal/pii"
@@ -36,6 +37,10 @@ type mailbox struct {
 }
 
 func (m *mailbox) NotifyTx(_ context.Context, _ *sql.Tx, n domain.Notification) error {
+	// The mail templates' contract: what the real queue would refuse.
+	if err := mail.Validate(n); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sent = append(m.sent, n)

@@ -14,8 +14,9 @@ import (
 	"github.com/erhverv/erhverv/migrations"
 )
 
-// Migrator runs the embedded goose migrations. A session lock (a PostgreSQL
-// advisory lock) keeps replicas that start together from migrating at once.
+// Migrator runs the embedded goose migrations: the SQL files and the Go
+// migrations (River's job tables). A session lock (a PostgreSQL advisory
+// lock) keeps replicas that start together from migrating at once.
 type Migrator struct {
 	provider *goose.Provider
 	latest   int64
@@ -31,7 +32,10 @@ func newMigrator(db *sql.DB, fsys fs.FS) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithSessionLocker(locker),
+		goose.WithGoMigrations(migrations.GoMigrations()...), // River's schema
+	)
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
@@ -116,7 +120,11 @@ func (m *Migrator) Status(ctx context.Context) ([]MigrationState, error) {
 	}
 	out := make([]MigrationState, 0, len(st))
 	for _, s := range st {
-		out = append(out, MigrationState{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+		name := s.Source.Path
+		if s.Source.Type == goose.TypeGo && name == "" {
+			name = "(Go migration, see migrations/river.go)"
+		}
+		out = append(out, MigrationState{Version: s.Source.Version, Name: name, Applied: s.State == goose.StateApplied})
 	}
 	return out, nil
 }

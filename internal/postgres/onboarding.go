@@ -255,7 +255,11 @@ func (s *Onboarding) issue(ctx context.Context, tx *gorm.DB, now time.Time, sp i
 	if err := appendAudit(tx, now, e); err != nil {
 		return Issued{}, err
 	}
-	data := map[string]string{"OrgName": sp.org.Name, "UserName": sp.user.FullName(), "ExpiresAt": domain.FormatDate(expires, sp.lang)}
+	// The mail shows the expiry in the reader's language and time zone.
+	data := map[string]string{"OrgName": sp.org.Name, "ExpiresAt": expires.Format(time.RFC3339)}
+	if sp.template == "activation" {
+		data["UserName"] = sp.user.FullName()
+	}
 	if withCode {
 		data["NeedsCode"] = "true"
 	}

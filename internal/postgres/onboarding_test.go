@@ -11,6 +11,7 @@ import (
 
 	"github.com/erhverv/erhverv/internal/dbtest"
 	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/mail"
 	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/postgres"
 )
@@ -25,6 +26,10 @@ type recordingNotifier struct {
 func (n *recordingNotifier) NotifyTx(_ context.Context, tx *sql.Tx, msg domain.Notification) error {
 	if tx == nil {
 		panic("NotifyTx without a transaction")
+	}
+	// The mail templates' contract: what the real queue would refuse.
+	if err := mail.Validate(msg); err != nil {
+		return err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

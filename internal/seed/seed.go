@@ -62,6 +62,7 @@ type demoRole struct {
 type seeder struct {
 	ctx     context.Context
 	db      *postgres.DB
+	issuer  string // the broker the person links point at
 	orgs    *postgres.OrganisationService
 	users   *postgres.UserService
 	roles   *postgres.AdminRoleService
@@ -73,8 +74,14 @@ type seeder struct {
 }
 
 // Demo loads the demo data and returns a short guide to it.
-func Demo(ctx context.Context, db *postgres.DB) (string, error) {
-	s := &seeder{ctx: ctx, db: db, orgs: postgres.NewOrganisationService(db), users: postgres.NewUserService(db),
+//
+// brokerIssuer is the issuer the demo people's person links point at: the
+// configured broker (ERHVERV_BROKER_ISSUER), or BrokerIssuer when empty.
+func Demo(ctx context.Context, db *postgres.DB, brokerIssuer string) (string, error) {
+	if brokerIssuer == "" {
+		brokerIssuer = BrokerIssuer
+	}
+	s := &seeder{ctx: ctx, db: db, issuer: brokerIssuer, orgs: postgres.NewOrganisationService(db), users: postgres.NewUserService(db),
 		roles: postgres.NewAdminRoleService(db), groups: postgres.NewGroupService(db), rights: postgres.NewRightsService(db),
 		audit: postgres.NewAuditLog(db), now: time.Now().UTC().Truncate(24 * time.Hour)}
 	steps := []func() error{s.organisations, s.people, s.catalogue, s.groupsAndAssignments}
@@ -203,7 +210,7 @@ func (s *seeder) people() error {
 		}
 		if d.subject != "" {
 			created, err := ignoreExisting(s.users.LinkPerson(s.ctx, &domain.PersonLink{ID: ID("link:" + d.key), OrgID: org, UserID: u.ID,
-				BrokerIssuer: BrokerIssuer, BrokerSubject: d.subject}))
+				BrokerIssuer: s.issuer, BrokerSubject: d.subject}))
 			if err != nil {
 				return fmt.Errorf("link %s: %w", d.key, err)
 			}

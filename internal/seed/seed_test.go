@@ -38,7 +38,7 @@ func TestDemoSeedIsIdempotent(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
 	ctx := context.Background()
-	first, err := seed.Demo(ctx, db)
+	first, err := seed.Demo(ctx, db, "")
 	if err != nil {
 		t.Fatalf("first run: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestDemoSeedIsIdempotent(t *testing.T) {
 		t.Errorf("first run report: got %q, want it to say objects were created", first)
 	}
 	before := snapshot(t, db)
-	second, err := seed.Demo(ctx, db)
+	second, err := seed.Demo(ctx, db, "")
 	if err != nil {
 		t.Fatalf("second run: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestDemoSeedContent(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
 	ctx := context.Background()
-	if _, err := seed.Demo(ctx, db); err != nil {
+	if _, err := seed.Demo(ctx, db, ""); err != nil {
 		t.Fatal(err)
 	}
 	nordlys := seed.ID("org:" + seed.CVRNordlys)

@@ -92,11 +92,20 @@ func (s *Server) recovery() gin.HandlerFunc {
 
 // contentSecurityPolicy allows only this origin's scripts, styles, fonts and
 // images: no inline script or style, nothing from another origin, no
-// framing (clickjacking), forms only to this origin.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// framing (clickjacking), forms only to this origin and the origins given
+// (the MitID broker: signing out is a form whose answer redirects there,
+// and browsers hold redirects after a form to form-action).
+func contentSecurityPolicy(formOrigins []string) string {
+	formAction := "'self'"
+	for _, o := range formOrigins {
+		formAction += " " + o
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action " + formAction + "; frame-ancestors 'none'"
+}
 
-func securityHeaders() gin.HandlerFunc {
+func securityHeaders(formOrigins []string) gin.HandlerFunc {
+	contentSecurityPolicy := contentSecurityPolicy(formOrigins)
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)

@@ -36,6 +36,9 @@ type Options struct {
 	// TrustedOrigins may make cross-origin state-changing requests (the
 	// base URL's origin is always same-origin).
 	TrustedOrigins []string
+	// FormActionOrigins are origins besides this one that a form's answer
+	// may redirect to (the broker, for signing out there too).
+	FormActionOrigins []string
 }
 
 // Server is the HTTP server of one erhverv process.
@@ -55,7 +58,7 @@ func New(opts Options, mount ...func(r *gin.Engine)) *Server {
 	s := &Server{engine: gin.New(), log: opts.Logger, opts: opts, metrics: newMetrics()}
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.ContextWithFallback = true
-	s.engine.Use(requestID(), s.accessLog(), s.recovery(), securityHeaders(), s.metrics.middleware())
+	s.engine.Use(requestID(), s.accessLog(), s.recovery(), securityHeaders(opts.FormActionOrigins), s.metrics.middleware())
 
 	s.engine.GET("/healthz", s.healthz)
 	s.engine.GET("/readyz", s.readyz)

@@ -18,7 +18,7 @@ import (
 
 func newServer(ready map[string]server.ReadyCheck) http.Handler {
 	s := server.New(server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", Ready: ready},
-		portal.New(false).Mount,
+		portal.New(portal.Options{}).Mount,
 		func(r *gin.Engine) { r.GET("/boom", func(*gin.Context) { panic("boom") }) })
 	return s.Handler()
 }
