@@ -145,7 +145,11 @@ func TestMakeRunServesAndStopsGracefully(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command("make", "--no-print-directory", "run")
 	cmd.Dir = repoRoot()
-	cmd.Env = append(testEnv(dbtest.NewURL(t), addr), "ADDR="+addr)
+	// Its own ports for the simulator and the mail catcher too, so it runs
+	// beside the other tests (and beside a developer's own make run).
+	simAddr, mailAddr := freeAddr(t), freeAddr(t)
+	cmd.Env = append(testEnv(dbtest.NewURL(t), addr), "ADDR="+addr,
+		"SIM_ADDR="+simAddr, "MAIL_SMTP_ADDR="+freeAddr(t), "MAIL_HTTP_ADDR="+mailAddr)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -162,7 +166,7 @@ func TestMakeRunServesAndStopsGracefully(t *testing.T) {
 	})
 	// make run compiles first; on a cold build cache that takes minutes.
 	waitReady(t, "http://"+addr, exited, 10*time.Minute)
-	if out := logs.String(); !strings.Contains(out, "http://"+addr+"/") || !strings.Contains(out, "demo-mette") {
+	if out := logs.String(); !strings.Contains(out, "http://"+addr+"/") || !strings.Contains(out, "demo-mette") || !strings.Contains(out, "MitID simulator") {
 		t.Errorf("make run output: want the URL and the demo guide, got:\n%s", out)
 	}
 	resp, err := http.Get("http://" + addr + "/")
@@ -172,6 +176,18 @@ func TestMakeRunServesAndStopsGracefully(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET / after make run: got %d, want 200", resp.StatusCode)
+	}
+	// The simulator and the mail catcher run beside it, and the platform
+	// knows the simulator as its broker.
+	waitHealthy(t, "http://"+simAddr+"/healthz", exited)
+	waitHealthy(t, "http://"+mailAddr+"/healthz", exited)
+	if resp, err := http.Get("http://" + addr + "/login"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.Request.URL.Host != simAddr {
+			t.Errorf("GET /login after make run ended at %s, want the simulator", resp.Request.URL)
+		}
 	}
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)

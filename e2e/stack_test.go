@@ -132,4 +132,6 @@ func (s *stack) mailTo(t *testing.T, address string) (subject, link string) {
 	return "", ""
 }
 
-func (s *stack) String() string { return fmt.Sprintf("platform %s, simulator %s, mail %s", s.URL, s.SimURL, s.MailURL) }
+func (s *stack) String() string {
+	return fmt.Sprintf("platform %s, simulator %s, mail %s", s.URL, s.SimURL, s.MailURL)
+}
