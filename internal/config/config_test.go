@@ -30,23 +30,42 @@ func TestLoadDefaults(t *testing.T) {
 func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/erhverv", "ERHVERV_DATA_KEY": goodKey}
-	cases := []struct{ set, value, wantVar string }{
-		{"DATABASE_URL", "", "DATABASE_URL"},
-		{"DATABASE_URL", "mysql://x", "DATABASE_URL"},
-		{"ERHVERV_ADDR", "8080", "ERHVERV_ADDR"},
-		{"ERHVERV_ADDR", "127.0.0.1:99999", "ERHVERV_ADDR"},
-		{"ERHVERV_BASE_URL", "erhverv.example.dk", "ERHVERV_BASE_URL"},
-		{"ERHVERV_DATA_KEY", "", "ERHVERV_DATA_KEY"},
-		{"ERHVERV_DATA_KEY", "c2hvcnQ=", "ERHVERV_DATA_KEY"},
-		{"ERHVERV_LOG_LEVEL", "loud", "ERHVERV_LOG_LEVEL"},
-		{"ERHVERV_LOG_FORMAT", "xml", "ERHVERV_LOG_FORMAT"},
-		{"ERHVERV_MIGRATE_ON_START", "maybe", "ERHVERV_MIGRATE_ON_START"},
-		{"ERHVERV_SHUTDOWN_TIMEOUT", "-1s", "ERHVERV_SHUTDOWN_TIMEOUT"},
-		{"ERHVERV_DB_MAX_CONNS", "0", "ERHVERV_DB_MAX_CONNS"},
+	broker := map[string]string{"ERHVERV_BROKER_ISSUER": "https://broker.example.dk", "ERHVERV_BROKER_CLIENT_ID": "erhverv"}
+	cases := []struct {
+		set, value, wantVar string
+		also                map[string]string
+	}{
+		{"DATABASE_URL", "", "DATABASE_URL", nil},
+		{"DATABASE_URL", "mysql://x", "DATABASE_URL", nil},
+		{"ERHVERV_ADDR", "8080", "ERHVERV_ADDR", nil},
+		{"ERHVERV_ADDR", "127.0.0.1:99999", "ERHVERV_ADDR", nil},
+		{"ERHVERV_BASE_URL", "erhverv.example.dk", "ERHVERV_BASE_URL", nil},
+		{"ERHVERV_DATA_KEY", "", "ERHVERV_DATA_KEY", nil},
+		{"ERHVERV_DATA_KEY", "c2hvcnQ=", "ERHVERV_DATA_KEY", nil},
+		{"ERHVERV_LOG_LEVEL", "loud", "ERHVERV_LOG_LEVEL", nil},
+		{"ERHVERV_LOG_FORMAT", "xml", "ERHVERV_LOG_FORMAT", nil},
+		{"ERHVERV_MIGRATE_ON_START", "maybe", "ERHVERV_MIGRATE_ON_START", nil},
+		{"ERHVERV_SHUTDOWN_TIMEOUT", "-1s", "ERHVERV_SHUTDOWN_TIMEOUT", nil},
+		{"ERHVERV_DB_MAX_CONNS", "0", "ERHVERV_DB_MAX_CONNS", nil},
+		{"ERHVERV_BROKER_ISSUER", "broker.example.dk", "ERHVERV_BROKER_ISSUER", nil},
+		{"ERHVERV_BROKER_CLIENT_ID", "", "ERHVERV_BROKER_CLIENT_ID", map[string]string{"ERHVERV_BROKER_ISSUER": "https://broker.example.dk"}},
+		{"ERHVERV_BROKER_PROFILE", "saml", "ERHVERV_BROKER_PROFILE", broker},
+		{"ERHVERV_BROKER_MIN_LEVEL_ADMIN", "Low", "ERHVERV_BROKER_MIN_LEVEL_ADMIN", broker},
+		{"ERHVERV_BROKER_MIN_LEVEL_CONNECT", "Medium", "ERHVERV_BROKER_MIN_LEVEL_CONNECT", broker},
+		{"ERHVERV_BROKER_MIN_LEVEL_ACTIVATE", "none", "ERHVERV_BROKER_MIN_LEVEL_ACTIVATE", broker},
+		{"ERHVERV_SESSION_IDLE_TIMEOUT", "10s", "ERHVERV_SESSION_IDLE_TIMEOUT", nil},
+		{"ERHVERV_SESSION_LIFETIME", "10m", "ERHVERV_SESSION_LIFETIME", nil},
+		{"ERHVERV_SMTP_ADDR", "smtp.example.dk", "ERHVERV_SMTP_ADDR", nil},
+		{"ERHVERV_SMTP_TLS", "maybe", "ERHVERV_SMTP_TLS", nil},
+		{"ERHVERV_SMTP_FROM", "not an address", "ERHVERV_SMTP_FROM", nil},
+		{"ERHVERV_SMTP_PASSWORD", "secret", "ERHVERV_SMTP_USERNAME", nil},
 	}
 	for _, c := range cases {
 		m := map[string]string{}
 		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range c.also {
 			m[k] = v
 		}
 		m[c.set] = c.value
