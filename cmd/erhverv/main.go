@@ -201,7 +201,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer popts.Sessions.Close()
-	p := portal.New(popts)
+	p, err := portal.New(popts)
+	if err != nil {
+		return err
+	}
 	if cfg.SMTP.Addr != "" {
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{Addr: cfg.SMTP.Addr, Username: cfg.SMTP.Username,
 			Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})

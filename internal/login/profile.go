@@ -182,6 +182,7 @@ func finish(c map[string]any, p Person) (Person, error) {
 		p.AAL = p.LoA
 	}
 	if p.CPR != "" {
+		p.CPR = domain.NormalizeDigits(p.CPR) // some brokers write DDMMYY-SSSS
 		born, err := domain.CPRBirthDate("cpr", p.CPR)
 		if err != nil {
 			return Person{}, errors.New("the ID token's CPR number is not valid") // never repeat the number
@@ -192,7 +193,7 @@ func finish(c map[string]any, p Person) (Person, error) {
 	}
 	if p.BirthDate != "" {
 		if _, err := time.Parse(time.DateOnly, p.BirthDate); err != nil {
-			return Person{}, fmt.Errorf("the ID token's date of birth %q is not a YYYY-MM-DD date", p.BirthDate)
+			return Person{}, errors.New("the ID token's date of birth is not a YYYY-MM-DD date") // personal data: not repeated
 		}
 	}
 	valid := p.Represents[:0]

@@ -28,7 +28,7 @@ func TestProfilesMapClaims(t *testing.T) {
 			claims: map[string]any{"iss": "https://broker", "sub": "p2", "idp": "mitid", "identity_type": "private",
 				"loa": "https://data.gov.dk/concept/core/nsis/loa/Substantial", "ial": "https://data.gov.dk/concept/core/nsis/ial/Substantial",
 				"aal": "https://data.gov.dk/concept/core/nsis/aal/High", "mitid.identity_name": "Jonas Berg",
-				"mitid.date_of_birth": "1982-11-12", "dk.cpr": "1211821235", "amr": []any{"mitid:code_token"}},
+				"mitid.date_of_birth": "1982-11-12", "dk.cpr": "121182-1235", "amr": []any{"mitid:code_token"}},
 			want: Person{Issuer: "https://broker", Subject: "p2", FullName: "Jonas Berg", CPR: "1211821235", BirthDate: "1982-11-12",
 				LoA: LevelSubstantial, IAL: LevelSubstantial, AAL: LevelHigh, AMR: []string{"mitid:code_token"}},
 		},

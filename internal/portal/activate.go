@@ -14,13 +14,41 @@ import (
 )
 
 // The activation link carries its secret in the query string, which the
-// access log leaves out (paths are logged, queries are not).
+// access log leaves out (paths are logged, queries are not). While the
+// person logs in, the secret waits in a short-lived cookie that only
+// /activate receives, so it is never stored in the session or sent to the
+// broker.
 func (p *Portal) mountActivate(g *gin.RouterGroup) {
 	g.GET(ActivatePath, p.activatePage)
 	g.POST(ActivatePath, p.activateSubmit)
 }
 
 func activationURL(token string) string { return ActivatePath + "?token=" + token }
+
+// activationCookie holds the link's secret during the login it needs.
+const activationCookie = "erhverv_activation"
+
+func (p *Portal) rememberActivation(c *gin.Context, token string) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: activationCookie, Value: token, Path: ActivatePath, MaxAge: 3600,
+		HttpOnly: true, Secure: p.secureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+func (p *Portal) forgetActivation(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: activationCookie, Value: "", Path: ActivatePath, MaxAge: -1,
+		HttpOnly: true, Secure: p.secureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+// activationToken is the link's secret: from the link itself, or from the
+// cookie when the person comes back from logging in.
+func activationToken(c *gin.Context) string {
+	if t := c.Query("token"); t != "" {
+		return t
+	}
+	if ck, err := c.Request.Cookie(activationCookie); err == nil {
+		return ck.Value
+	}
+	return ""
+}
 
 // ActivationLink is the absolute address mailed to a person for token.
 func ActivationLink(base string, token string) string {
@@ -36,12 +64,19 @@ func (p *Portal) activationProblem(c *gin.Context, err error) {
 	}
 	lang := p.lang(c)
 	status := StatusOf(err)
-	key := domain.ErrorKey(err)
 	v := pages.NewErrorView(lang, status)
 	v.Title = web.T(lang, "activate.problem.title")
 	v.Message = translate(lang, asDomainError(err))
-	if key == "activation.used" {
+	switch domain.ErrorKey(err) {
+	case "activation.used":
+		p.forgetActivation(c)
 		v.BackURL, v.BackLabel = web.LoginPath, web.T(lang, "header.login")
+	case "activation.cpr_mismatch", "activation.no_cpr", "activation.birth_date_mismatch":
+		// The link is still good; the way on is logging in as the right
+		// person (which replaces this login).
+		v.BackURL, v.BackLabel = loginURL(PurposeActivate, ActivatePath), web.T(lang, "activate.login.other")
+	case "activation.expired", "activation.not_found":
+		p.forgetActivation(c)
 	}
 	render(c, status, pages.Error(v))
 }
@@ -55,7 +90,7 @@ func (p *Portal) activatePage(c *gin.Context) {
 		p.renderError(c, http.StatusNotFound)
 		return
 	}
-	token := c.Query("token")
+	token := activationToken(c)
 	info, err := p.Onboarding.FindActivation(c.Request.Context(), token)
 	if err != nil {
 		p.activationProblem(c, err)
@@ -64,9 +99,11 @@ func (p *Portal) activatePage(c *gin.Context) {
 	lang := p.lang(c)
 	v := pages.ActivateView{Lang: lang, Token: token, OrgName: info.OrgName, UserName: info.UserName,
 		NeedsCode: info.NeedsCode, ExpiresAt: domain.FormatDate(info.ExpiresAt, lang),
-		LoginURL: loginURL(PurposeActivate, activationURL(token))}
+		LoginURL: loginURL(PurposeActivate, ActivatePath)}
 	if a, ok := p.Sessions.Account(c.Request.Context()); ok && p.Broker != nil && a.Level >= p.level(PurposeActivate) {
 		v.SignedIn, v.PersonName = true, a.Name
+	} else {
+		p.rememberActivation(c, token)
 	}
 	render(c, http.StatusOK, pages.Activate(v))
 }
@@ -80,7 +117,8 @@ func (p *Portal) activateSubmit(c *gin.Context) {
 	token := c.PostForm("token")
 	a, ok := p.Sessions.Account(ctx)
 	if !ok || p.Broker == nil || a.Level < p.level(PurposeActivate) {
-		c.Redirect(http.StatusSeeOther, loginURL(PurposeActivate, activationURL(token)))
+		p.rememberActivation(c, token)
+		c.Redirect(http.StatusSeeOther, loginURL(PurposeActivate, ActivatePath))
 		return
 	}
 	user, err := p.Onboarding.Activate(ctx, postgres.ActivateRequest{
@@ -110,10 +148,14 @@ func (p *Portal) activateSubmit(c *gin.Context) {
 		return
 	}
 	// The new identity is the one the person goes on with, if the login is
-	// strong enough for administration; otherwise the portal asks for more.
-	if err := p.act(c, a, identity{User: user, Org: org}); err != nil {
-		p.internalError(c, err)
-		return
+	// strong enough for administration; otherwise the portal asks for more
+	// (a step-up login, after which the identity is chosen as usual).
+	if a.Level >= p.level(PurposeAdmin) {
+		if err := p.act(c, a, identity{User: user, Org: org}); err != nil {
+			p.internalError(c, err)
+			return
+		}
 	}
+	p.forgetActivation(c)
 	c.Redirect(http.StatusSeeOther, OverviewPath+"?activated=1")
 }

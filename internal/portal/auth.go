@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -103,7 +102,7 @@ func (p *Portal) loginStart(c *gin.Context) {
 	target, err := p.Broker.AuthURL(ctx, a)
 	if err != nil {
 		p.log.LogAttrs(ctx, slog.LevelError, "broker unavailable", slog.String("request_id", server.RequestID(c)), slog.String("error", err.Error()))
-		p.loginFailed(c, login.ReasonUnavailable)
+		p.loginFailed(c, login.ReasonUnavailable, loginURL(purpose, returnTo))
 		return
 	}
 	c.Header("Cache-Control", "no-store")
@@ -120,7 +119,12 @@ func (p *Portal) loginCallback(c *gin.Context) {
 	ctx := c.Request.Context()
 	attempt, ok := p.Sessions.TakeAttempt(ctx, c.Query("state"))
 	if !ok {
-		p.securityFailure(c, login.ReasonState, errors.New("callback with a state this session did not start"))
+		// A stale tab, the back button, a replay or a forged link: logged,
+		// not audited, since anyone can send this request and the audit
+		// chain must not be something strangers can fill.
+		p.log.LogAttrs(ctx, slog.LevelWarn, "login failed", slog.String("request_id", server.RequestID(c)),
+			slog.String("reason", string(login.ReasonState)), slog.String("error", "callback with a state this session did not start"))
+		p.loginFailed(c, login.ReasonState, web.LoginPath)
 		return
 	}
 	person, err := p.Broker.Finish(ctx, attempt, c.Request.URL.Query())
@@ -129,28 +133,32 @@ func (p *Portal) loginCallback(c *gin.Context) {
 		if reason == "" {
 			reason = login.ReasonUnavailable
 		}
-		p.securityFailure(c, reason, err)
+		p.securityFailure(c, reason, err, loginURL(Purpose(attempt.Purpose), attempt.ReturnTo))
 		return
 	}
 	acct := login.Account{
 		Issuer: person.Issuer, Subject: person.Subject, Name: person.Name(), BirthDate: person.BirthDate,
-		Level: person.Level(), AMR: person.AMR, Represents: slices.Clone(person.Represents), LoggedInAt: p.now(),
+		Level: person.Level(), AMR: person.AMR, LoggedInAt: p.now(),
 	}
 	if person.CPR != "" && p.PII != nil {
 		acct.CPRHash = p.PII.Hash(person.CPR)
+		// Only the CVR register says whom a person may represent; a broker's
+		// authorizedToRepresent claim is a hint, never authority to connect.
 		if p.Register != nil {
 			companies, err := p.Register.RepresentedBy(ctx, person.CPR)
 			if err != nil {
 				// The register being down must not stop administrators
-				// logging in; connecting will say so.
+				// logging in; connecting will then list nothing.
 				p.log.LogAttrs(ctx, slog.LevelWarn, "cvr register lookup failed", slog.String("request_id", server.RequestID(c)), slog.String("error", err.Error()))
 			}
 			for _, co := range companies {
-				if !slices.Contains(acct.Represents, co.CVR) {
-					acct.Represents = append(acct.Represents, co.CVR)
-				}
+				acct.Represents = append(acct.Represents, co.CVR)
 			}
 		}
+	}
+	if hints := len(person.Represents); hints > 0 {
+		p.log.LogAttrs(ctx, slog.LevelDebug, "broker asserted representation", slog.String("request_id", server.RequestID(c)),
+			slog.Int("cvrs", hints), slog.Int("confirmed_by_register", len(acct.Represents)))
 	}
 	person.CPR = "" // from here on only the hash exists
 	if err := p.Sessions.SignIn(ctx, acct); err != nil {
@@ -263,7 +271,7 @@ func (p *Portal) chooseOrg(c *gin.Context) {
 func (p *Portal) chooseOrgSubmit(c *gin.Context) {
 	ctx := c.Request.Context()
 	a, ok := p.Sessions.Account(ctx)
-	if !ok {
+	if !ok || a.Level < p.level(PurposeAdmin) {
 		c.Redirect(http.StatusSeeOther, loginURL(PurposeAdmin, ChooseOrgPath))
 		return
 	}
@@ -313,10 +321,11 @@ func (p *Portal) logout(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, target)
 }
 
-// securityFailure answers a failed login with a page that says what
-// happened, logs it and audits it in the platform's own chain. Neither
-// carries a token, a code or a CPR number.
-func (p *Portal) securityFailure(c *gin.Context, reason login.Reason, err error) {
+// securityFailure answers a failed login (one this session started) with a
+// page that says what happened and offers to try again, logs it and audits
+// it in the platform's own chain. Neither carries a token, a code or a CPR
+// number.
+func (p *Portal) securityFailure(c *gin.Context, reason login.Reason, err error, again string) {
 	ctx := c.Request.Context()
 	level := slog.LevelWarn
 	if reason == login.ReasonDenied || reason == login.ReasonUnavailable {
@@ -331,10 +340,11 @@ func (p *Portal) securityFailure(c *gin.Context, reason login.Reason, err error)
 			p.log.LogAttrs(ctx, slog.LevelError, "audit login failure", slog.String("error", aerr.Error()))
 		}
 	}
-	p.loginFailed(c, reason)
+	p.loginFailed(c, reason, again)
 }
 
-func (p *Portal) loginFailed(c *gin.Context, reason login.Reason) {
+// loginFailed shows why a login failed; again is the login to try next.
+func (p *Portal) loginFailed(c *gin.Context, reason login.Reason, again string) {
 	lang := p.lang(c)
 	status := loginFailedStatus
 	switch reason {
@@ -346,7 +356,7 @@ func (p *Portal) loginFailed(c *gin.Context, reason login.Reason) {
 	v := pages.NewErrorView(lang, status)
 	v.Title = web.T(lang, "login.failed."+string(reason)+".title")
 	v.Message = web.T(lang, "login.failed."+string(reason)+".message")
-	v.BackURL, v.BackLabel = web.LoginPath, web.T(lang, "login.again")
+	v.BackURL, v.BackLabel = again, web.T(lang, "login.again")
 	render(c, status, pages.Error(v))
 }
 

@@ -224,7 +224,12 @@ func (p *Portal) connectSubmit(c *gin.Context) {
 			view.Errors = fieldErrors(lang, err)
 			render(c, http.StatusBadRequest, pages.ConnectForm(view))
 		case domain.ECONFLICT:
-			p.alreadyConnected(c, co)
+			if !p.alreadyConnected(c, co) {
+				// Another conflict (a production unit registered to
+				// another organisation): the form again, saying which.
+				view.Errors = []pages.FieldError{{Message: translate(lang, asDomainError(err))}}
+				render(c, http.StatusConflict, pages.ConnectForm(view))
+			}
 		default:
 			p.internalError(c, err)
 		}

@@ -72,6 +72,13 @@ type platform struct {
 
 func newPlatform(t *testing.T, profile string) *platform {
 	t.Helper()
+	return newPlatformWithLevels(t, profile, login.LevelSubstantial)
+}
+
+// newPlatformWithLevels lets activation accept a lower level than the
+// portal, to see the portal ask for more (step-up).
+func newPlatformWithLevels(t *testing.T, profile string, activate login.Level) *platform {
+	t.Helper()
 	db := dbtest.New(t)
 	protector, err := pii.New(dbtest.DataKey)
 	if err != nil {
@@ -95,16 +102,19 @@ func newPlatform(t *testing.T, profile string) *platform {
 	t.Cleanup(sessions.Close)
 	p := &platform{t: t, url: base, db: db, sim: sim, mail: mail, users: postgres.NewUserService(db),
 		orgs: postgres.NewOrganisationService(db), roles: postgres.NewAdminRoleService(db)}
-	pt := portal.New(portal.Options{
+	pt, err := portal.New(portal.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: baseURL, Sessions: sessions,
 		Broker: login.NewRelyingParty(login.BrokerConfig{Issuer: simSrv.URL, ClientID: "erhverv", ClientSecret: "s3cret",
 			RedirectURL: base + portal.CallbackPath, Profile: prof}),
 		Levels: map[portal.Purpose]login.Level{portal.PurposeAdmin: login.LevelSubstantial, portal.PurposeConnect: login.LevelSubstantial,
-			portal.PurposeActivate: login.LevelSubstantial},
+			portal.PurposeActivate: activate},
 		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
 		Onboarding: postgres.NewOnboarding(db, mail, func(s string) string { return portal.ActivationLink(base, s) }),
 		Audit:      postgres.NewAuditLog(db), Register: reg,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := server.New(server.Options{Logger: slog.New(slog.DiscardHandler)}, pt.Mount)
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
@@ -188,8 +198,13 @@ func (p *platform) auditActions(org *uuid.UUID) []string {
 	var out []string
 	for rows.Next() {
 		var a string
-		_ = rows.Scan(&a)
+		if err := rows.Scan(&a); err != nil {
+			p.t.Fatal(err)
+		}
 		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		p.t.Fatal(err)
 	}
 	return out
 }
@@ -348,18 +363,63 @@ func TestLoginRefusals(t *testing.T) {
 			t.Errorf("return=https://evil.example led to %s", resp.Request.URL)
 		}
 	})
-	if got := p.auditActions(nil); !contains(got, "login.failed") {
-		t.Errorf("platform audit %v: want login.failed events", got)
+	t.Run("another login's code", func(t *testing.T) {
+		// Browser A starts a login; an attacker pastes the code of a login
+		// B made into A's callback. The code is bound to B's PKCE verifier,
+		// so the broker refuses it.
+		a := browser(t)
+		stop := func(req *http.Request, via []*http.Request) error {
+			if req.URL.Path == portal.CallbackPath {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+		a.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := a.Get(p.url + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		toBroker, _ := url.Parse(resp.Header.Get("Location"))
+		stateA := toBroker.Query().Get("state")
+		b := browser(t)
+		b.CheckRedirect = stop
+		resp, err = p.sim.LoginAs(context.Background(), b, p.url+"/login", "demo-jonas", "code_app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		back, _ := url.Parse(resp.Header.Get("Location"))
+		codeB := back.Query().Get("code")
+		if stateA == "" || codeB == "" {
+			t.Fatalf("state %q, code %q", stateA, codeB)
+		}
+		resp, err = a.Get(p.url + portal.CallbackPath + "?" + url.Values{"state": {stateA}, "code": {codeB}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("injected code: %d, want 401", resp.StatusCode)
+		}
+	})
+	// Security failures of a login this session started are audited; a
+	// callback nobody started (forged, replayed, stale) is only logged, so
+	// strangers cannot fill the audit log.
+	got := p.auditActions(nil)
+	if n := count(got, "login.failed"); n != 1 {
+		t.Errorf("platform audit %v: want exactly one login.failed (the injected code)", got)
 	}
 }
 
-func contains(xs []string, x string) bool {
+func count(xs []string, x string) int {
+	n := 0
 	for _, v := range xs {
 		if v == x {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func TestSessionCookieRotatesAndLogoutEndsIt(t *testing.T) {
@@ -529,21 +589,38 @@ func TestConnectAndActivateTheFirstAdministrator(t *testing.T) {
 	if !strings.HasPrefix(link, p.url+"/activate?token=") {
 		t.Fatalf("link %q", link)
 	}
-	// Another person (signed in as Mette) cannot take the identity.
+	// Another person (signed in as Mette) cannot take the identity. The link
+	// is opened first; the login it leads to keeps the secret out of the
+	// session (it waits in a cookie only /activate receives).
 	other := browser(t)
-	resp = p.loginAs(other, "/login?purpose=activate&return="+url.QueryEscape(strings.TrimPrefix(link, p.url)), "demo-mette", "code_app")
+	resp, err = other.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = page(t, resp)
+	loginHref, _ := doc.Find(`[data-testid="activate-login"]`).Attr("href")
+	if loginHref != "/login?purpose=activate&return=%2Factivate" {
+		t.Fatalf("activation login link %q", loginHref)
+	}
+	resp = p.loginAs(other, loginHref, "demo-mette", "code_app")
 	doc = page(t, resp)
 	if doc.Find(`[data-testid="activate-submit"]`).Length() != 1 {
 		t.Fatalf("activation page after login: %s", doc.Find("main").Text())
 	}
-	token, _ := url.Parse(link)
-	resp, _ = other.PostForm(p.url+"/activate", url.Values{"token": {token.Query().Get("token")}})
+	resp, _ = other.PostForm(p.url+"/activate", url.Values{"token": {token(link)}})
 	doc = page(t, resp)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(doc.Text(), "ikke den, brugeren blev oprettet til") {
 		t.Errorf("wrong person: %d %s", resp.StatusCode, doc.Find("main").Text())
 	}
+	if href, _ := doc.Find(`[data-testid="error-back"]`).Attr("href"); href != loginHref {
+		t.Errorf("the way on after the wrong person: %q, want a new login for the activation", href)
+	}
+	var sessionData int
+	if err := p.db.SQL().QueryRow("SELECT count(*) FROM sessions WHERE position($1::bytea in data) > 0", []byte(token(link))).Scan(&sessionData); err != nil || sessionData != 0 {
+		t.Errorf("sessions holding the activation secret: %d, %v", sessionData, err)
+	}
 	// Rikke herself: already signed in at Substantial, activates and lands in the portal.
-	resp, _ = hc.PostForm(p.url+"/activate", url.Values{"token": {token.Query().Get("token")}})
+	resp, _ = hc.PostForm(p.url+"/activate", url.Values{"token": {token(link)}})
 	doc = page(t, resp)
 	if resp.Request.URL.Path != portal.OverviewPath || text(doc, "overview-heading") != "Solbær ApS" || text(doc, "activated") == "" {
 		t.Fatalf("after activation: %s %q", resp.Request.URL, text(doc, "overview-heading"))
@@ -555,5 +632,116 @@ func TestConnectAndActivateTheFirstAdministrator(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("used link: %d, want 409", resp.StatusCode)
+	}
+}
+
+func token(link string) string {
+	u, _ := url.Parse(link)
+	return u.Query().Get("token")
+}
+
+func TestStepUpFromAnActivationLoginToThePortal(t *testing.T) {
+	t.Parallel()
+	p := newPlatformWithLevels(t, "oiosaml", login.LevelLow)
+	p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	hc := browser(t)
+	// A Low login is enough to open an activation...
+	resp := p.loginAs(hc, "/login?purpose=activate&return=/activate", "demo-jonas", "password")
+	resp.Body.Close()
+	// ...but the portal asks the broker again, for Substantial.
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Get(p.url + portal.OverviewPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?return=") {
+		t.Fatalf("portal after a Low login: %d → %q, want a login for the portal", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	stepUp := resp.Header.Get("Location")
+	// Choosing an organisation with the Low login is refused the same way.
+	resp, err = noFollow.PostForm(p.url+portal.ChooseOrgPath, url.Values{"org": {uuid.NewString()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("choosing with a Low login: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The simulator refuses a password for the Substantial request, and
+	// the MitID app passes.
+	if _, err := p.sim.LoginAs(context.Background(), browser(t), p.url+"/login", "demo-jonas", "password"); err == nil {
+		t.Error("a password login was accepted for the portal")
+	}
+	resp = p.loginAs(hc, stepUp, "demo-jonas", "code_app")
+	doc := page(t, resp)
+	if resp.Request.URL.Path != portal.OverviewPath || text(doc, "overview-level") != "Substantial" {
+		t.Errorf("after step-up: %s, level %q", resp.Request.URL, text(doc, "overview-level"))
+	}
+}
+
+func TestConnectExplainsConflictsAndAsksOnlyForWhatItCan(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	ctx := context.Background()
+	// Another organisation already holds one of Solbær's P-numbers.
+	org, _ := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	if err := p.orgs.CreateProductionUnit(ctx, &domain.ProductionUnit{OrgID: org.ID, PNumber: "1045678901", Name: "Lånt"}); err != nil {
+		t.Fatal(err)
+	}
+	hc := browser(t)
+	p.loginAs(hc, "/login?purpose=connect&return=/connect", "demo-rikke", "code_app").Body.Close()
+	form := url.Values{"accept_terms": {"yes"}, "first_name": {"Rikke"}, "last_name": {"Brandt"}, "email": {"rikke@solbaer.example.dk"},
+		"cpr": {"2811791246"}, "mandatory_user_fields": {"department", "employee_number"}}
+	resp, err := hc.PostForm(p.url+"/connect/30264878", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := page(t, resp)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(text(doc, "error-summary"), "P-numre") {
+		t.Fatalf("P-number conflict: %d %q", resp.StatusCode, text(doc, "error-summary"))
+	}
+	if _, err := p.orgs.FindOrganisationByCVR(ctx, "30264878"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("organisation after a conflict: %v", err)
+	}
+	// Without the conflict, mandatory fields the form does not ask for do
+	// not block the first administrator.
+	if _, err := p.db.SQL().Exec("DELETE FROM production_units WHERE p_number = '1045678901'"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = hc.PostForm(p.url+"/connect/30264878", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusOK || doc.Find(`[data-testid="connect-done"]`).Length() != 1 {
+		t.Fatalf("connect with extra mandatory fields: %d %s", resp.StatusCode, text(doc, "error-summary"))
+	}
+}
+
+func TestBrokerClaimsAloneDoNotAuthoriseConnecting(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	// A person the simulator says may represent Kystlinje Byg, which the
+	// CVR register does not confirm.
+	id, err := p.sim.CreateIdentity(mitidsim.IdentityInput{FirstName: "Kim", LastName: "Kyst", CPR: "0101801234",
+		IAL: mitidsim.LevelSubstantial, Represents: []string{"29456615"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := browser(t)
+	resp := p.loginAs(hc, "/login?purpose=connect&return=/connect", id.Subject, "code_app")
+	doc := page(t, resp)
+	if doc.Find(`[data-testid="connect-none"]`).Length() != 1 {
+		t.Errorf("company list for an unconfirmed representative: %s", doc.Find("main").Text())
+	}
+	resp, err = hc.Get(p.url + "/connect/29456615")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("connect page for an unconfirmed company: %d, want 403", resp.StatusCode)
 	}
 }

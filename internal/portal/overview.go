@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,7 +34,7 @@ func (p *Portal) requireIdentity(c *gin.Context) (actor, bool) {
 		return actor{}, false
 	}
 	if !a.Acting() {
-		c.Redirect(http.StatusSeeOther, ChooseOrgPath+"?return="+c.Request.URL.RequestURI())
+		c.Redirect(http.StatusSeeOther, ChooseOrgPath+"?return="+url.QueryEscape(c.Request.URL.RequestURI()))
 		return actor{}, false
 	}
 	ctx := c.Request.Context()

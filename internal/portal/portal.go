@@ -4,6 +4,7 @@
 package portal
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -24,9 +25,11 @@ import (
 // langCookie remembers the language a person chose.
 const langCookie = "erhverv_lang"
 
-// Options are the portal's dependencies. Only Logger is required: without
-// sessions and a broker the portal shows its public pages, and the pages
-// that need a login say that login is not configured.
+// Options are the portal's dependencies. Without Sessions the portal shows
+// only its public pages; with Sessions it needs Orgs, Users, Roles, Audit,
+// PII and Onboarding too (New refuses less). Without a Broker the pages
+// that need a login say that login is not configured; without a Register,
+// connecting says it is unavailable.
 type Options struct {
 	Logger *slog.Logger
 	// SecureCookies sets the Secure attribute on cookies (true whenever the
@@ -57,11 +60,15 @@ type Portal struct {
 }
 
 // New returns the portal.
-func New(opts Options) *Portal {
+func New(opts Options) (*Portal, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Portal{Options: opts, secureCookies: opts.SecureCookies, log: opts.Logger}
+	if opts.Sessions != nil && (opts.Orgs == nil || opts.Users == nil || opts.Roles == nil || opts.Audit == nil ||
+		opts.PII == nil || opts.Onboarding == nil) {
+		return nil, errors.New("portal: sessions need the organisation, user, role, audit, PII and onboarding services")
+	}
+	return &Portal{Options: opts, secureCookies: opts.SecureCookies, log: opts.Logger}, nil
 }
 
 // Mount adds the portal's routes and its not-found pages to r.

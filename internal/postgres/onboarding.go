@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,7 +110,11 @@ func (s *Onboarding) ConnectOrganisation(ctx context.Context, req ConnectRequest
 	var errs domain.ValidationErrors
 	errs.Add(org.Validate())
 	errs.Add(admin.Validate())
-	errs.Add(mandatoryFields(&org.Settings, &admin))
+	// The connect form asks the first administrator only for a phone
+	// number; the organisation's other mandatory fields apply from the next
+	// user on (the administrator completes their own data in the portal).
+	askable := slices.DeleteFunc(slices.Clone(org.Settings.MandatoryUserFields), func(f string) bool { return f != "phone" })
+	errs.Add(mandatoryFields(&domain.OrgSettings{MandatoryUserFields: askable}, &admin))
 	if err := errs.Err(); err != nil {
 		return nil, Issued{}, err
 	}

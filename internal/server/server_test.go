@@ -18,7 +18,7 @@ import (
 
 func newServer(ready map[string]server.ReadyCheck) http.Handler {
 	s := server.New(server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", Ready: ready},
-		portal.New(portal.Options{}).Mount,
+		publicPortal.Mount,
 		func(r *gin.Engine) { r.GET("/boom", func(*gin.Context) { panic("boom") }) })
 	return s.Handler()
 }
@@ -134,3 +134,12 @@ func TestRequestIDIsKeptWhenWellFormed(t *testing.T) {
 		t.Errorf("malformed request id: got %q, want a fresh one", got)
 	}
 }
+
+// publicPortal is the portal without sessions: its public pages only.
+var publicPortal = func() *portal.Portal {
+	p, err := portal.New(portal.Options{})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
