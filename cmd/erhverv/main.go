@@ -192,7 +192,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	// The policies are compiled once here: a broken policy stops start-up
 	// instead of failing every request.
-	if _, err := authz.New(ctx, authz.Options{ExtraDir: cfg.PolicyDir}); err != nil {
+	engine, err := authz.New(ctx, authz.Options{ExtraDir: cfg.PolicyDir})
+	if err != nil {
 		return fmt.Errorf("load policies: %w", err)
 	}
 
@@ -200,6 +201,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	popts.Authz = engine
 	defer popts.Sessions.Close()
 	p, err := portal.New(popts)
 	if err != nil {

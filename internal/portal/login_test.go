@@ -17,6 +17,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/google/uuid"
 
+	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/cvr"
 	"github.com/erhverv/erhverv/internal/dbtest"
 	"github.com/erhverv/erhverv/internal/domain"
@@ -110,7 +111,7 @@ func newPlatformWithLevels(t *testing.T, profile string, activate login.Level) *
 			portal.PurposeActivate: activate},
 		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
 		Onboarding: postgres.NewOnboarding(db, mail, func(s string) string { return portal.ActivationLink(base, s) }),
-		Audit:      postgres.NewAuditLog(db), Register: reg,
+		Audit:      postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -744,4 +745,20 @@ func TestBrokerClaimsAloneDoNotAuthoriseConnecting(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("connect page for an unconfirmed company: %d, want 403", resp.StatusCode)
 	}
+}
+
+var (
+	engineOnce   sync.Once
+	sharedEngine *authz.Engine
+	engineErr    error
+)
+
+// engine is the embedded admin policy, prepared once for all tests.
+func engine(t *testing.T) *authz.Engine {
+	t.Helper()
+	engineOnce.Do(func() { sharedEngine, engineErr = authz.New(context.Background(), authz.Options{}) })
+	if engineErr != nil {
+		t.Fatal(engineErr)
+	}
+	return sharedEngine
 }

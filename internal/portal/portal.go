@@ -13,6 +13,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
 
+	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/cvr"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/login"
@@ -27,7 +28,7 @@ const langCookie = "erhverv_lang"
 
 // Options are the portal's dependencies. Without Sessions the portal shows
 // only its public pages; with Sessions it needs Orgs, Users, Roles, Audit,
-// PII and Onboarding too (New refuses less). Without a Broker the pages
+// Authz, PII and Onboarding too (New refuses less). Without a Broker the pages
 // that need a login say that login is not configured; without a Register,
 // connecting says it is unavailable.
 type Options struct {
@@ -49,6 +50,7 @@ type Options struct {
 	Roles      *postgres.AdminRoleService
 	Onboarding *postgres.Onboarding
 	Audit      *postgres.AuditLog
+	Authz      *authz.Engine
 	Register   cvr.Register // nil: connecting an organisation is unavailable
 }
 
@@ -65,8 +67,8 @@ func New(opts Options) (*Portal, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sessions != nil && (opts.Orgs == nil || opts.Users == nil || opts.Roles == nil || opts.Audit == nil ||
-		opts.PII == nil || opts.Onboarding == nil) {
-		return nil, errors.New("portal: sessions need the organisation, user, role, audit, PII and onboarding services")
+		opts.PII == nil || opts.Onboarding == nil || opts.Authz == nil) {
+		return nil, errors.New("portal: sessions need the organisation, user, role, audit, PII, onboarding and authorization services")
 	}
 	return &Portal{Options: opts, secureCookies: opts.SecureCookies, log: opts.Logger}, nil
 }
