@@ -103,6 +103,7 @@ func newPlatformWithLevels(t *testing.T, profile string, activate login.Level) *
 	t.Cleanup(sessions.Close)
 	p := &platform{t: t, url: base, db: db, sim: sim, mail: mail, users: postgres.NewUserService(db),
 		orgs: postgres.NewOrganisationService(db), roles: postgres.NewAdminRoleService(db)}
+	onboarding := postgres.NewOnboarding(db, mail, func(s string) string { return portal.ActivationLink(base, s) })
 	pt, err := portal.New(portal.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: baseURL, Sessions: sessions,
 		Broker: login.NewRelyingParty(login.BrokerConfig{Issuer: simSrv.URL, ClientID: "erhverv", ClientSecret: "s3cret",
@@ -110,7 +111,7 @@ func newPlatformWithLevels(t *testing.T, profile string, activate login.Level) *
 		Levels: map[portal.Purpose]login.Level{portal.PurposeAdmin: login.LevelSubstantial, portal.PurposeConnect: login.LevelSubstantial,
 			portal.PurposeActivate: activate},
 		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
-		Onboarding: postgres.NewOnboarding(db, mail, func(s string) string { return portal.ActivationLink(base, s) }),
+		Onboarding: onboarding, Administration: postgres.NewAdministration(db, onboarding),
 		Audit:      postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
 	})
 	if err != nil {

@@ -3,9 +3,11 @@ package portal
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/web"
@@ -63,6 +65,15 @@ func (p *Portal) requireIdentity(c *gin.Context) (actor, bool) {
 func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.PageProps {
 	lang := p.lang(c)
 	nav := []layout.NavItem{{Label: web.T(lang, "nav.overview"), Href: OverviewPath, Current: current == OverviewPath}}
+	// The menu shows what the policy allows this identity to open.
+	for _, item := range []struct{ key, href, action string }{
+		{"nav.users", UsersPath, authz.ActionUserRead},
+		{"nav.audit", "/portal/audit", authz.ActionAuditRead},
+	} {
+		if p.may(c, act, item.action, authz.Resource{Type: strings.SplitN(item.action, ".", 2)[0]}) {
+			nav = append(nav, layout.NavItem{Label: web.T(lang, item.key), Href: item.href, Current: current == item.href})
+		}
+	}
 	return layout.PageProps{Lang: lang, Title: title, UserName: act.Account.Name, OrgName: act.Org.Name,
 		SwitchOrgURL: ChooseOrgPath, Nav: nav}
 }

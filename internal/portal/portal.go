@@ -49,6 +49,8 @@ type Options struct {
 	Users      *postgres.UserService
 	Roles      *postgres.AdminRoleService
 	Onboarding *postgres.Onboarding
+	// Administration makes the audited user and role changes.
+	Administration *postgres.Administration
 	Audit      *postgres.AuditLog
 	Authz      *authz.Engine
 	Register   cvr.Register // nil: connecting an organisation is unavailable
@@ -67,7 +69,7 @@ func New(opts Options) (*Portal, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sessions != nil && (opts.Orgs == nil || opts.Users == nil || opts.Roles == nil || opts.Audit == nil ||
-		opts.PII == nil || opts.Onboarding == nil || opts.Authz == nil) {
+		opts.PII == nil || opts.Onboarding == nil || opts.Authz == nil || opts.Administration == nil) {
 		return nil, errors.New("portal: sessions need the organisation, user, role, audit, PII, onboarding and authorization services")
 	}
 	return &Portal{Options: opts, secureCookies: opts.SecureCookies, log: opts.Logger}, nil
@@ -86,6 +88,7 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountConnect(g)
 		p.mountActivate(g)
 		p.mountOverview(g)
+		p.mountUsers(g)
 	} else {
 		g.GET(web.LoginPath, p.loginUnavailable)
 	}

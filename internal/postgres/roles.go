@@ -44,9 +44,14 @@ func (s *AdminRoleService) AssignAdminRole(ctx context.Context, r *domain.AdminR
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	return assignRoleTx(s.db.gorm.WithContext(ctx), r)
+}
+
+// assignRoleTx stores a validated role assignment inside tx.
+func assignRoleTx(tx *gorm.DB, r *domain.AdminRole) error {
 	row := &adminRoleRow{ID: r.ID, OrgID: r.OrgID, UserID: r.UserID, Role: r.Role, ProductionUnitID: r.ProductionUnitID,
 		ValidFrom: r.ValidFrom, ValidTo: r.ValidTo, GrantedBy: r.GrantedBy}
-	if err := s.db.gorm.WithContext(ctx).Create(row).Error; err != nil {
+	if err := tx.Create(row).Error; err != nil {
 		return pgError("assign admin role", err)
 	}
 	*r = *row.toDomain()
@@ -58,24 +63,30 @@ func (s *AdminRoleService) AssignAdminRole(ctx context.Context, r *domain.AdminR
 // administrators removing each other at once cannot both succeed.
 func (s *AdminRoleService) RemoveAdminRole(ctx context.Context, orgID, id uuid.UUID) error {
 	return s.db.tx(ctx, func(tx *gorm.DB) error {
-		var row adminRoleRow
-		err := tx.Take(&row, "org_id = ? AND id = ?", orgID, id).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return &domain.Error{Code: domain.ENOTFOUND, Key: "role.not_found", Message: "The role assignment does not exist."}
-		}
-		if err != nil {
-			return pgError("remove admin role", err)
-		}
-		if row.Role == domain.RoleOrgAdmin {
-			if err := refuseLastOrgAdmin(tx, orgID, s.db.Now(), func(r *adminRoleRow) bool { return r.ID == id }); err != nil {
-				return err
-			}
-		}
-		if err := tx.Delete(&adminRoleRow{}, "id = ?", id).Error; err != nil {
-			return pgError("remove admin role", err)
-		}
-		return nil
+		_, err := removeRoleTx(tx, orgID, id, s.db.Now())
+		return err
 	})
+}
+
+// removeRoleTx removes a role assignment inside tx and returns it.
+func removeRoleTx(tx *gorm.DB, orgID, id uuid.UUID, now time.Time) (*domain.AdminRole, error) {
+	var row adminRoleRow
+	err := tx.Take(&row, "org_id = ? AND id = ?", orgID, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, &domain.Error{Code: domain.ENOTFOUND, Key: "role.not_found", Message: "The role assignment does not exist."}
+	}
+	if err != nil {
+		return nil, pgError("remove admin role", err)
+	}
+	if row.Role == domain.RoleOrgAdmin {
+		if err := refuseLastOrgAdmin(tx, orgID, now, func(r *adminRoleRow) bool { return r.ID == id }); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Delete(&adminRoleRow{}, "id = ?", id).Error; err != nil {
+		return nil, pgError("remove admin role", err)
+	}
+	return row.toDomain(), nil
 }
 
 // ErrLastOrgAdmin is returned when a change would leave an organisation

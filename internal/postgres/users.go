@@ -73,6 +73,11 @@ func (s *UserService) CreateUser(ctx context.Context, u *domain.User) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
+	return s.createTx(s.db.gorm.WithContext(ctx), u)
+}
+
+// createTx stores a validated user inside tx.
+func (s *UserService) createTx(tx *gorm.DB, u *domain.User) error {
 	row, err := s.fromDomain(u)
 	if err != nil {
 		return err
@@ -82,7 +87,7 @@ func (s *UserService) CreateUser(ctx context.Context, u *domain.User) error {
 		now := s.db.Now()
 		row.ActivatedAt = &now
 	}
-	if err := s.db.gorm.WithContext(ctx).Create(row).Error; err != nil {
+	if err := tx.Create(row).Error; err != nil {
 		return pgError("create user", err)
 	}
 	*u = *row.toDomain()
@@ -196,6 +201,15 @@ func (s *UserService) UpdateUser(ctx context.Context, u *domain.User) error {
 // SetUserStatus implements domain.UserService.
 func (s *UserService) SetUserStatus(ctx context.Context, orgID, id uuid.UUID, version int, status string) error {
 	return s.db.tx(ctx, func(tx *gorm.DB) error {
+		_, err := s.setStatusTx(tx, orgID, id, version, status)
+		return err
+	})
+}
+
+// setStatusTx changes a user's status inside tx and returns the old one.
+func (s *UserService) setStatusTx(tx *gorm.DB, orgID, id uuid.UUID, version int, status string) (string, error) {
+	var old string
+	err := func() error {
 		var row userRow
 		if err := tx.Clauses(forUpdate).Take(&row, "org_id = ? AND id = ?", orgID, id).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -246,8 +260,10 @@ func (s *UserService) SetUserStatus(ctx context.Context, orgID, id uuid.UUID, ve
 		if err := tx.Model(&userRow{}).Where("id = ?", id).Updates(fields).Error; err != nil {
 			return pgError("set user status", err)
 		}
+		old = row.Status
 		return nil
-	})
+	}()
+	return old, err
 }
 
 // MatchCPR implements domain.UserService by comparing keyed hashes.

@@ -1,0 +1,510 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/erhverv/erhverv/internal/authz"
+	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/server"
+	"github.com/erhverv/erhverv/web"
+	"github.com/erhverv/erhverv/web/pages"
+)
+
+// UsersPath is the users list; a user's page is UsersPath/<uuid>.
+const UsersPath = "/portal/users"
+
+func (p *Portal) mountUsers(g *gin.RouterGroup) {
+	g.GET(UsersPath, p.usersList)
+	g.GET(UsersPath+"/new", p.userNew)
+	g.POST(UsersPath, p.userCreate)
+	g.GET(UsersPath+"/:id", p.userDetail)
+	g.POST(UsersPath+"/:id/status", p.userStatus)
+	g.POST(UsersPath+"/:id/resend", p.userResend)
+	g.POST(UsersPath+"/:id/roles", p.roleAssign)
+	g.POST(UsersPath+"/:id/roles/:role/remove", p.roleRemove)
+}
+
+func (p *Portal) actorOf(c *gin.Context, act actor) postgres.Actor {
+	return postgres.Actor{UserID: act.User.ID, Label: act.User.FullName(), RequestID: server.RequestID(c), Address: c.ClientIP()}
+}
+
+// userResource is a user as the policy sees it: its organisation and unit.
+func userResource(u *domain.User) authz.Resource {
+	r := authz.Resource{Type: "user", OrgID: u.OrgID.String(), ID: u.ID.String(), OwnerID: u.ID.String()}
+	if u.ProductionUnitID != nil {
+		r.UnitID = u.ProductionUnitID.String()
+	}
+	return r
+}
+
+const usersPageSize = 50
+
+func (p *Portal) usersList(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok || !p.authorize(c, act, authz.ActionUserRead, authz.Resource{Type: "user"}, authz.Context{}) {
+		return
+	}
+	lang := p.lang(c)
+	f := domain.UserFilter{OrgID: act.Org.ID, Query: strings.TrimSpace(c.Query("q")), Limit: usersPageSize}
+	switch st := c.Query("status"); st {
+	case "", domain.UserPending, domain.UserActive, domain.UserDeactivated:
+		f.Status = st
+	default:
+		p.renderError(c, http.StatusBadRequest)
+		return
+	}
+	if after := c.Query("after"); after != "" {
+		cur, err := decodeCursor(after)
+		if err != nil {
+			p.renderError(c, http.StatusBadRequest)
+			return
+		}
+		f.After = cur
+	}
+	users, more, err := p.Users.FindUsers(c.Request.Context(), f)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	v := pages.UsersView{Frame: p.frame(c, act, web.T(lang, "users.title"), UsersPath), Query: f.Query, Status: f.Status,
+		CanCreate: p.may(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"})}
+	for _, u := range users {
+		v.Rows = append(v.Rows, pages.UserRow{ID: u.ID.String(), Name: displayName(lang, u), Email: u.Email, Status: u.Status,
+			StatusLabel: web.T(lang, "status."+u.Status)})
+	}
+	if more && len(users) > 0 {
+		last := users[len(users)-1]
+		q := c.Request.URL.Query()
+		q.Set("after", encodeCursor(&domain.UserCursor{LastName: last.LastName, FirstName: last.FirstName, ID: last.ID}))
+		v.NextURL = UsersPath + "?" + q.Encode()
+	}
+	render(c, http.StatusOK, pages.Users(v))
+}
+
+// fieldOf is the form field a domain error is about, if any.
+func fieldOf(err error) string {
+	var e *domain.Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+func displayName(lang string, u *domain.User) string {
+	if u.Status == domain.UserDeleted {
+		return web.T(lang, "users.deleted_name")
+	}
+	return u.FullName()
+}
+
+// The cursor is the last row's sort key, readable and URL-safe: a person
+// can bookmark a page, and nothing in it is secret.
+func encodeCursor(c *domain.UserCursor) string {
+	return c.ID.String() + "~" + c.LastName + "~" + c.FirstName
+}
+
+func decodeCursor(s string) (*domain.UserCursor, error) {
+	parts := strings.SplitN(s, "~", 3)
+	if len(parts) != 3 {
+		return nil, domain.Invalid("after", "users.cursor", "The page position is not valid.")
+	}
+	id, err := uuid.Parse(parts[0])
+	if err != nil {
+		return nil, domain.Invalid("after", "users.cursor", "The page position is not valid.")
+	}
+	return &domain.UserCursor{ID: id, LastName: parts[1], FirstName: parts[2]}, nil
+}
+
+// loadUser finds a user of the acting organisation; another
+// organisation's user, or a malformed id, is a 404.
+func (p *Portal) loadUser(c *gin.Context, act actor) (*domain.User, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		p.renderError(c, http.StatusNotFound)
+		return nil, false
+	}
+	u, err := p.Users.FindUserByID(c.Request.Context(), act.Org.ID, id)
+	if err != nil {
+		p.notFound(c, err)
+		return nil, false
+	}
+	return u, true
+}
+
+func (p *Portal) unitChoices(c *gin.Context, act actor) ([]pages.Choice, error) {
+	units, err := p.Orgs.ListProductionUnits(c.Request.Context(), act.Org.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pages.Choice, 0, len(units))
+	for _, u := range units {
+		out = append(out, pages.Choice{Value: u.ID.String(), Label: u.PNumber + " " + u.Name})
+	}
+	return out, nil
+}
+
+func (p *Portal) userNew(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok || !p.authorize(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"}, authz.Context{}) {
+		return
+	}
+	units, err := p.unitChoices(c, act)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	lang := p.lang(c)
+	render(c, http.StatusOK, pages.UserForm(pages.UserFormView{Frame: p.frame(c, act, web.T(lang, "users.new.title"), UsersPath),
+		Units: units, Mandatory: act.Org.Settings.MandatoryUserFields}))
+}
+
+func (p *Portal) userCreate(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	lang := p.lang(c)
+	form := pages.UserFormValues{
+		FirstName: strings.TrimSpace(c.PostForm("first_name")), LastName: strings.TrimSpace(c.PostForm("last_name")),
+		Email: strings.TrimSpace(c.PostForm("email")), Phone: strings.TrimSpace(c.PostForm("phone")),
+		CPR: domain.NormalizeDigits(c.PostForm("cpr")), BirthDate: strings.TrimSpace(c.PostForm("birth_date")),
+		Unit: c.PostForm("production_unit"),
+	}
+	u := &domain.User{OrgID: act.Org.ID, FirstName: form.FirstName, LastName: form.LastName, Email: form.Email, Phone: form.Phone, CPR: form.CPR}
+	var errs domain.ValidationErrors
+	if form.Unit != "" {
+		id, err := uuid.Parse(form.Unit)
+		if err != nil {
+			errs.Add(domain.Invalid("production_unit", "user.unit", "Choose one of the organisation's production units."))
+		} else {
+			u.ProductionUnitID = &id
+		}
+	}
+	if form.CPR == "" && form.BirthDate != "" {
+		d, err := time.Parse(time.DateOnly, form.BirthDate)
+		if err != nil {
+			errs.Add(domain.Invalid("birth_date", "user.birth_date_format", "Write the date of birth as YYYY-MM-DD, e.g. 1985-04-23."))
+		}
+		u.BirthDate = d
+	}
+	// The policy decides on the user as it would be created (its unit).
+	if !p.authorize(c, act, authz.ActionUserCreate, userResource(u), authz.Context{}) {
+		return
+	}
+	err := errs.Err()
+	var issued postgres.Issued
+	if err == nil {
+		issued, err = p.Administration.CreateUser(c.Request.Context(), p.actorOf(c, act), u, lang)
+	}
+	if err != nil {
+		if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ECONFLICT || fieldOf(err) != "" {
+			units, uerr := p.unitChoices(c, act)
+			if uerr != nil {
+				p.internalError(c, uerr)
+				return
+			}
+			status := StatusOf(err)
+			if status == http.StatusNotFound { // a unit of another organisation: the field is wrong
+				status = http.StatusBadRequest
+			}
+			render(c, status, pages.UserForm(pages.UserFormView{Frame: p.frame(c, act, web.T(lang, "users.new.title"), UsersPath),
+				Units: units, Mandatory: act.Org.Settings.MandatoryUserFields, Form: form, Errors: fieldErrors(lang, err)}))
+			return
+		}
+		p.internalError(c, err)
+		return
+	}
+	render(c, http.StatusOK, pages.UserCreated(pages.UserCreatedView{Frame: p.frame(c, act, web.T(lang, "users.created.title"), UsersPath),
+		UserID: u.ID.String(), Name: u.FullName(), Email: u.Email, Code: issued.Code, ExpiresAt: domain.FormatDate(issued.ExpiresAt, lang)}))
+}
+
+func (p *Portal) userDetail(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionUserRead, userResource(u), authz.Context{}) {
+		return
+	}
+	p.renderUser(c, act, u, http.StatusOK, nil)
+}
+
+// renderUser shows a user's page, with a message about the last action.
+func (p *Portal) renderUser(c *gin.Context, act actor, u *domain.User, status int, problem error) {
+	ctx := c.Request.Context()
+	lang := p.lang(c)
+	roles, err := p.Roles.ListAdminRolesOfUser(ctx, act.Org.ID, u.ID)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	units, err := p.unitChoices(c, act)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	res := userResource(u)
+	v := pages.UserDetailView{Frame: p.frame(c, act, displayName(lang, u), UsersPath), ID: u.ID.String(), Name: displayName(lang, u),
+		Email: u.Email, Phone: u.Phone, Status: u.Status, StatusLabel: web.T(lang, "status."+u.Status), Version: u.Version,
+		HasCPR: u.HasCPR, Anonymous: u.Anonymous, Units: units}
+	// Only the catalogue's own confirmations, never text from the URL.
+	if done := c.Query("done"); strings.HasPrefix(done, "users.done.") && web.T(lang, done) != done {
+		v.Notice = web.T(lang, done)
+	}
+	if !u.BirthDate.IsZero() {
+		v.BirthDate = domain.FormatDate(u.BirthDate, lang)
+	}
+	if u.ProductionUnitID != nil {
+		for _, ch := range units {
+			if ch.Value == u.ProductionUnitID.String() {
+				v.Unit = ch.Label
+			}
+		}
+	}
+	if problem != nil {
+		v.Problem = translate(lang, asDomainError(problem))
+	}
+	for _, s := range []struct{ to, action string }{
+		{domain.UserDeactivated, authz.ActionUserDeactivate}, {domain.UserActive, authz.ActionUserReactivate}, {domain.UserDeleted, authz.ActionUserDelete},
+	} {
+		if domain.CanTransition(u.Status, s.to) && !(u.Status == domain.UserPending && s.to == domain.UserActive) && p.may(c, act, s.action, res) {
+			v.Actions = append(v.Actions, pages.StatusAction{To: s.to, Label: web.T(lang, "users.action."+s.to)})
+		}
+	}
+	v.CanResend = u.Status == domain.UserPending && p.may(c, act, authz.ActionUserResendActivation, res)
+	now := time.Now()
+	for _, r := range roles {
+		line := pages.RoleLine{ID: r.ID.String(), Name: web.T(lang, "role."+r.Role), Active: r.ActiveAt(now)}
+		if r.ProductionUnitID != nil {
+			for _, ch := range units {
+				if ch.Value == r.ProductionUnitID.String() {
+					line.Scope = ch.Label
+				}
+			}
+		}
+		if r.ValidTo != nil {
+			line.Until = domain.FormatDate(*r.ValidTo, lang)
+		}
+		line.CanRemove = p.may(c, act, authz.ActionAdminRoleRemove, authz.Resource{Type: "admin_role", ID: r.ID.String(), Role: r.Role})
+		v.Roles = append(v.Roles, line)
+	}
+	if u.Status != domain.UserDeleted {
+		for _, role := range domain.AdminRoles {
+			if p.may(c, act, authz.ActionAdminRoleAssign, authz.Resource{Type: "admin_role", Role: role}) {
+				v.AssignableRoles = append(v.AssignableRoles, pages.Choice{Value: role, Label: web.T(lang, "role."+role)})
+			}
+		}
+	}
+	render(c, status, pages.UserDetail(v))
+}
+
+func (p *Portal) userStatus(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok {
+		return
+	}
+	to := c.PostForm("to")
+	action := map[string]string{domain.UserDeactivated: authz.ActionUserDeactivate, domain.UserActive: authz.ActionUserReactivate,
+		domain.UserDeleted: authz.ActionUserDelete}[to]
+	if action == "" {
+		p.renderError(c, http.StatusBadRequest)
+		return
+	}
+	ctx := c.Request.Context()
+	admins, err := p.Roles.CountActiveOrgAdmins(ctx, act.Org.ID, time.Now())
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	res := userResource(u)
+	isAdmin, err := p.isActiveOrgAdmin(c, u)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	res.IsActiveOrgAdmin = &isAdmin
+	if !p.authorize(c, act, action, res, authz.Context{ActiveOrgAdmins: admins}) {
+		return
+	}
+	version, err := strconv.Atoi(c.PostForm("version"))
+	if err != nil {
+		p.renderError(c, http.StatusBadRequest)
+		return
+	}
+	if err := p.Administration.SetStatus(ctx, p.actorOf(c, act), act.Org.ID, u.ID, version, to); err != nil {
+		p.userProblem(c, act, u.ID, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, UsersPath+"/"+u.ID.String()+"?done=users.done."+to)
+}
+
+// userProblem shows the user's current data with what went wrong: a
+// stale version (someone else changed it), the last administrator, a
+// transition that is not allowed.
+func (p *Portal) userProblem(c *gin.Context, act actor, id uuid.UUID, err error) {
+	code := domain.ErrorCode(err)
+	if code != domain.ECONFLICT && code != domain.EINVALID {
+		p.notFound(c, err)
+		return
+	}
+	u, ferr := p.Users.FindUserByID(c.Request.Context(), act.Org.ID, id)
+	if ferr != nil {
+		p.notFound(c, ferr)
+		return
+	}
+	p.renderUser(c, act, u, StatusOf(err), err)
+}
+
+func (p *Portal) isActiveOrgAdmin(c *gin.Context, u *domain.User) (bool, error) {
+	if u.Status != domain.UserActive {
+		return false, nil
+	}
+	roles, err := p.Roles.ListAdminRolesOfUser(c.Request.Context(), u.OrgID, u.ID)
+	if err != nil {
+		return false, err
+	}
+	now := time.Now()
+	for _, r := range roles {
+		if r.Role == domain.RoleOrgAdmin && r.ActiveAt(now) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (p *Portal) userResend(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionUserResendActivation, userResource(u), authz.Context{}) {
+		return
+	}
+	issued, err := p.Administration.ResendActivation(c.Request.Context(), p.actorOf(c, act), act.Org.ID, u.ID, p.lang(c))
+	if err != nil {
+		p.userProblem(c, act, u.ID, err)
+		return
+	}
+	if issued.Code != "" {
+		lang := p.lang(c)
+		render(c, http.StatusOK, pages.UserCreated(pages.UserCreatedView{Frame: p.frame(c, act, web.T(lang, "users.resent.title"), UsersPath),
+			UserID: u.ID.String(), Name: u.FullName(), Email: u.Email, Code: issued.Code, ExpiresAt: domain.FormatDate(issued.ExpiresAt, lang), Resent: true}))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, UsersPath+"/"+u.ID.String()+"?done=users.done.resent")
+}
+
+func (p *Portal) roleAssign(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok {
+		return
+	}
+	role := c.PostForm("role")
+	r := &domain.AdminRole{OrgID: act.Org.ID, UserID: u.ID, Role: role}
+	var errs domain.ValidationErrors
+	if unit := c.PostForm("production_unit"); unit != "" {
+		id, err := uuid.Parse(unit)
+		if err != nil {
+			errs.Add(domain.Invalid("production_unit", "user.unit", "Choose one of the organisation's production units."))
+		} else {
+			r.ProductionUnitID = &id
+		}
+	}
+	for _, d := range []struct {
+		field string
+		into  **time.Time
+	}{{"valid_from", &r.ValidFrom}, {"valid_to", &r.ValidTo}} {
+		if s := strings.TrimSpace(c.PostForm(d.field)); s != "" {
+			t, err := time.ParseInLocation(time.DateOnly, s, time.Local)
+			if err != nil {
+				errs.Add(domain.Invalid(d.field, "role.date_format", "Write the date as YYYY-MM-DD, e.g. 2027-01-31."))
+				continue
+			}
+			*d.into = &t
+		}
+	}
+	res := authz.Resource{Type: "admin_role", Role: role}
+	if r.ProductionUnitID != nil {
+		res.UnitID = r.ProductionUnitID.String()
+	}
+	if !p.authorize(c, act, authz.ActionAdminRoleAssign, res, authz.Context{}) {
+		return
+	}
+	err := errs.Err()
+	if err == nil {
+		err = p.Administration.AssignRole(c.Request.Context(), p.actorOf(c, act), r)
+	}
+	if err != nil {
+		p.userProblem(c, act, u.ID, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, UsersPath+"/"+u.ID.String()+"?done=users.done.role_assigned")
+}
+
+func (p *Portal) roleRemove(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok {
+		return
+	}
+	roleID, err := uuid.Parse(c.Param("role"))
+	if err != nil {
+		p.renderError(c, http.StatusNotFound)
+		return
+	}
+	ctx := c.Request.Context()
+	roles, err := p.Roles.ListAdminRolesOfUser(ctx, act.Org.ID, u.ID)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	var target *domain.AdminRole
+	for _, r := range roles {
+		if r.ID == roleID {
+			target = r
+		}
+	}
+	if target == nil {
+		p.renderError(c, http.StatusNotFound)
+		return
+	}
+	admins, err := p.Roles.CountActiveOrgAdmins(ctx, act.Org.ID, time.Now())
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	active := target.Role == domain.RoleOrgAdmin && target.ActiveAt(time.Now()) && u.Status == domain.UserActive
+	res := authz.Resource{Type: "admin_role", ID: target.ID.String(), Role: target.Role, IsActiveOrgAdmin: &active}
+	if target.ProductionUnitID != nil {
+		res.UnitID = target.ProductionUnitID.String()
+	}
+	if !p.authorize(c, act, authz.ActionAdminRoleRemove, res, authz.Context{ActiveOrgAdmins: admins}) {
+		return
+	}
+	if err := p.Administration.RemoveRole(ctx, p.actorOf(c, act), act.Org.ID, roleID); err != nil {
+		p.userProblem(c, act, u.ID, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, UsersPath+"/"+u.ID.String()+"?done=users.done.role_removed")
+}

@@ -1,0 +1,182 @@
+package portal_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/portal"
+)
+
+// plainUser is an active employee without administrator roles, linked to
+// the simulator's subject so they can log in.
+func (p *platform) plainUser(org *domain.Organisation, subject string) *domain.User {
+	p.t.Helper()
+	ctx := context.Background()
+	id, _ := p.sim.Identity(subject)
+	u := &domain.User{OrgID: org.ID, FirstName: id.FirstName, LastName: id.LastName, Email: subject + "@example.dk", CPR: id.CPR, Status: domain.UserActive}
+	if err := p.users.CreateUser(ctx, u); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.users.LinkPerson(ctx, &domain.PersonLink{OrgID: org.ID, UserID: u.ID, BrokerIssuer: p.sim.Issuer(), BrokerSubject: subject}); err != nil {
+		p.t.Fatal(err)
+	}
+	return u
+}
+
+func post(t *testing.T, hc *http.Client, u string, form url.Values) *http.Response {
+	t.Helper()
+	resp, err := hc.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func get(t *testing.T, hc *http.Client, u string) *http.Response {
+	t.Helper()
+	resp, err := hc.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestUserAdministration(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	org, admin := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	// User administration is the user administrator's; Jonas holds both roles.
+	if err := p.roles.AssignAdminRole(context.Background(), &domain.AdminRole{OrgID: org.ID, UserID: admin.ID, Role: domain.RoleUserAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	lars := p.plainUser(org, "demo-lars")
+	other, _ := p.employ("demo-henrik", "93847261", "Skattefar Digital A/S")
+	stranger := p.plainUser(other, "demo-anders")
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-jonas", "code_app").Body.Close()
+
+	// The list, its search and the menu.
+	doc := page(t, get(t, hc, p.url+portal.UsersPath))
+	if doc.Find(`[data-testid="user-`+lars.ID.String()+`"]`).Length() != 1 || doc.Find(`[data-testid="user-`+stranger.ID.String()+`"]`).Length() != 0 {
+		t.Fatalf("users list: %s", text(doc, "users-table"))
+	}
+	if !strings.Contains(doc.Find("nav").Text(), "Brugere") {
+		t.Error("no Users entry in the menu")
+	}
+	doc = page(t, get(t, hc, p.url+portal.UsersPath+"?q=vinther"))
+	if n := doc.Find(`[data-testid="users-table"] tbody tr`).Length(); n != 1 {
+		t.Errorf("search for vinther: %d rows, want 1", n)
+	}
+	// Another organisation's user is not found.
+	if resp := get(t, hc, p.url+portal.UsersPath+"/"+stranger.ID.String()); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another organisation's user: %d, want 404", resp.StatusCode)
+	}
+
+	// Create: a bad form keeps what was typed and says what is wrong; then a
+	// person without CPR gets a code; a duplicate email is a field error.
+	resp := post(t, hc, p.url+portal.UsersPath, url.Values{"first_name": {"<b>Ida</b>"}, "email": {"ida"}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || text(doc, "error-email") == "" || text(doc, "error-birth_date") == "" {
+		t.Fatalf("bad create: %d %q %q", resp.StatusCode, text(doc, "error-summary"), doc.Find("main").Text())
+	}
+	if v, _ := doc.Find(`[data-testid="field-first_name"]`).Attr("value"); v != "<b>Ida</b>" || doc.Find("main b").Length() != 0 {
+		t.Errorf("markup in a field: value %q, rendered as markup: %d", v, doc.Find("main b").Length())
+	}
+	resp = post(t, hc, p.url+portal.UsersPath, url.Values{"first_name": {"Ida"}, "last_name": {"Holm"}, "email": {"ida@nordlys.example.dk"}, "birth_date": {"1990-02-03"}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusOK || len(text(doc, "activation-code")) != 11 {
+		t.Fatalf("create without CPR: %d %q", resp.StatusCode, text(doc, "main"))
+	}
+	if n := p.mail.last(t); n.Template != "activation" || n.To != "ida@nordlys.example.dk" || n.Data["NeedsCode"] != "true" {
+		t.Errorf("activation mail: %+v", n)
+	}
+	resp = post(t, hc, p.url+portal.UsersPath, url.Values{"first_name": {"Ida"}, "last_name": {"Holm"}, "email": {"IDA@nordlys.example.dk"}, "cpr": {"0302901234"}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(text(doc, "error-email"), "findes allerede") {
+		t.Errorf("duplicate email: %d %q", resp.StatusCode, text(doc, "error-email"))
+	}
+
+	// Roles: make Lars user administrator.
+	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/roles", url.Values{"role": {"user_admin"}})
+	doc = page(t, resp)
+	if !strings.Contains(text(doc, "user-roles"), "Brugeradministrator") || text(doc, "notice") == "" {
+		t.Errorf("after assigning: roles %q notice %q", text(doc, "user-roles"), text(doc, "notice"))
+	}
+
+	// Deactivate with a stale version: a conflict with the current data.
+	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/status", url.Values{"to": {"deactivated"}, "version": {"0"}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(text(doc, "problem"), "En anden har ændret") || text(doc, "user-heading") != "Lars Vinther" {
+		t.Errorf("stale deactivate: %d %q", resp.StatusCode, text(doc, "problem"))
+	}
+	cur, _ := p.users.FindUserByID(context.Background(), org.ID, lars.ID)
+	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/status", url.Values{"to": {"deactivated"}, "version": {strconv.Itoa(cur.Version)}})
+	doc = page(t, resp)
+	if !strings.Contains(text(doc, "status"), "Deaktiveret") {
+		t.Errorf("after deactivating: status %q", text(doc, "status"))
+	}
+
+	// The last organisation administrator cannot deactivate himself; the
+	// page says why.
+	me, _ := p.users.FindUserByID(context.Background(), org.ID, admin.ID)
+	resp = post(t, hc, p.url+portal.UsersPath+"/"+admin.ID.String()+"/status", url.Values{"to": {"deactivated"}, "version": {strconv.Itoa(me.Version)}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(doc.Find("main").Text(), "sidste aktive organisationsadministrator") {
+		t.Errorf("deactivating the last org admin: %d %q", resp.StatusCode, doc.Find("main").Text())
+	}
+
+	// Every change is in the audit log, with who and from where.
+	rows, err := p.db.SQL().Query("SELECT action, actor_id, details->>'address' FROM audit_events WHERE org_id = $1 AND actor_id = $2 ORDER BY seq", org.ID, admin.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var action, actorID string
+		var address *string
+		if err := rows.Scan(&action, &actorID, &address); err != nil {
+			t.Fatal(err)
+		}
+		if action != "session.started" && action != "activation.issued" && (address == nil || *address == "") {
+			t.Errorf("%s without the client's address", action)
+		}
+		got = append(got, action)
+	}
+	want := "session.started,user.created,activation.issued,admin_role.assigned,user.deactivated"
+	if strings.Join(got, ",") != want {
+		t.Errorf("audit by the administrator:\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+}
+
+func TestEmployeeWithoutRolesIsRefusedWithTheReason(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	org, _ := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	p.plainUser(org, "demo-lars")
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-lars", "code_app").Body.Close()
+	doc := page(t, get(t, hc, p.url+portal.OverviewPath))
+	if strings.Contains(doc.Find("nav").Text(), "Brugere") {
+		t.Error("the menu offers Users to an employee without roles")
+	}
+	resp := get(t, hc, p.url+portal.UsersPath)
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(doc.Find("main").Text(), "Ingen af dine administratorroller") {
+		t.Errorf("users list for an employee: %d %q", resp.StatusCode, doc.Find("main").Text())
+	}
+	resp = post(t, hc, p.url+portal.UsersPath, url.Values{"first_name": {"X"}, "last_name": {"Y"}, "email": {"x@y.dk"}, "cpr": {"0101801234"}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("create by an employee: %d, want 403", resp.StatusCode)
+	}
+	var n int
+	if err := p.db.SQL().QueryRow("SELECT count(*) FROM users WHERE email = 'x@y.dk'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("users created by a refused request: %d %v", n, err)
+	}
+}

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/erhverv/erhverv/internal/domain"
+)
+
+// Actor is who makes an administrative change: the business identity, the
+// person's name, and where the request came from. Every audited change
+// records it.
+type Actor struct {
+	UserID    uuid.UUID
+	Label     string // the person's name as shown in the audit log
+	RequestID string
+	Address   string // the client's IP address
+}
+
+func (a Actor) event(orgID uuid.UUID, action, targetType, targetID string, d map[string]any) *domain.AuditEvent {
+	if a.Address != "" {
+		d["address"] = a.Address
+	}
+	id := a.UserID
+	return &domain.AuditEvent{OrgID: &orgID, ActorID: &id, ActorLabel: a.Label, Action: action,
+		TargetType: targetType, TargetID: targetID, RequestID: a.RequestID, Details: details(d)}
+}
+
+// Administration is the portal's user and role administration: each change
+// is made together with its audit event (and email) in one transaction.
+type Administration struct {
+	db       *DB
+	users    *UserService
+	onboard  *Onboarding
+	validity time.Duration
+}
+
+// NewAdministration returns the administration service; onboard issues the
+// activation links of new users.
+func NewAdministration(db *DB, onboard *Onboarding) *Administration {
+	return &Administration{db: db, users: &UserService{db: db}, onboard: onboard, validity: ActivationLinkValidity}
+}
+
+// CreateUser creates a pending user, sends the activation link (and, for a
+// person without CPR, returns the one-time code to show the administrator)
+// and audits it.
+func (a *Administration) CreateUser(ctx context.Context, actor Actor, u *domain.User, lang string) (Issued, error) {
+	u.Status = domain.UserPending
+	var errs domain.ValidationErrors
+	errs.Add(u.Validate())
+	var org organisationRow
+	if err := a.db.gorm.WithContext(ctx).Take(&org, "id = ?", u.OrgID).Error; err != nil {
+		return Issued{}, notFoundOr(err, errUserNotFound, "find organisation")
+	}
+	errs.Add(mandatoryFields(&org.toDomain().Settings, u))
+	if err := errs.Err(); err != nil {
+		return Issued{}, err
+	}
+	var issued Issued
+	err := a.db.tx(ctx, func(tx *gorm.DB) error {
+		// One email, one living user of the organisation. (Checked here, in
+		// the transaction; a unique index would close the last race.)
+		var taken int64
+		if err := tx.Model(&userRow{}).Where("org_id = ? AND lower(email) = lower(?) AND status <> ?", u.OrgID, u.Email, domain.UserDeleted).
+			Count(&taken).Error; err != nil {
+			return pgError("check email", err)
+		}
+		if taken > 0 {
+			return &domain.Error{Code: domain.ECONFLICT, Field: "email", Key: "user.email_taken", Message: "A user with this email already exists in the organisation."}
+		}
+		hadCPR := u.CPR != ""
+		if err := a.users.createTx(tx, u); err != nil {
+			return err
+		}
+		u.HasCPR = hadCPR
+		ident := "birth_date"
+		if hadCPR {
+			ident = "cpr"
+		}
+		if err := appendAudit(tx, a.db.Now().UTC(), actor.event(u.OrgID, "user.created", "user", u.ID.String(),
+			map[string]any{"after": map[string]any{"name": u.FullName(), "email": u.Email, "phone": u.Phone, "identified_by": ident}})); err != nil {
+			return err
+		}
+		var err error
+		issued, err = a.onboard.issue(ctx, tx, a.db.Now().UTC(), issueSpec{
+			org: org.toDomain(), user: u, kind: tokenEmailLink, validity: a.validity, template: "activation", lang: lang,
+			actorID: &actor.UserID, actorLabel: actor.Label, requestID: actor.RequestID,
+		})
+		return err
+	})
+	return issued, err
+}
+
+// SetStatus deactivates, reactivates or deletes a user (optimistic locking
+// on version; never the last organisation administrator) and audits it.
+func (a *Administration) SetStatus(ctx context.Context, actor Actor, orgID, id uuid.UUID, version int, status string) error {
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		old, err := a.users.setStatusTx(tx, orgID, id, version, status)
+		if err != nil {
+			return err
+		}
+		action := map[string]string{domain.UserActive: "user.reactivated", domain.UserDeactivated: "user.deactivated", domain.UserDeleted: "user.deleted"}[status]
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, action, "user", id.String(),
+			map[string]any{"before": map[string]any{"status": old}, "after": map[string]any{"status": status}}))
+	})
+}
+
+// AssignRole gives a user an administrator role and audits it.
+func (a *Administration) AssignRole(ctx context.Context, actor Actor, r *domain.AdminRole) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	granter := actor.UserID
+	r.GrantedBy = &granter
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		var u userRow
+		if err := tx.Take(&u, "org_id = ? AND id = ? AND status <> ?", r.OrgID, r.UserID, domain.UserDeleted).Error; err != nil {
+			return notFoundOr(err, errUserNotFound, "find user")
+		}
+		if err := assignRoleTx(tx, r); err != nil {
+			return err
+		}
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(r.OrgID, "admin_role.assigned", "admin_role", r.ID.String(),
+			map[string]any{"user_id": r.UserID, "after": roleDetails(r)}))
+	})
+}
+
+// RemoveRole removes an administrator role (never the last organisation
+// administrator's) and audits it.
+func (a *Administration) RemoveRole(ctx context.Context, actor Actor, orgID, id uuid.UUID) error {
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		r, err := removeRoleTx(tx, orgID, id, a.db.Now())
+		if err != nil {
+			return err
+		}
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "admin_role.removed", "admin_role", id.String(),
+			map[string]any{"user_id": r.UserID, "before": roleDetails(r)}))
+	})
+}
+
+func roleDetails(r *domain.AdminRole) map[string]any {
+	d := map[string]any{"role": r.Role}
+	if r.ProductionUnitID != nil {
+		d["production_unit_id"] = r.ProductionUnitID.String()
+	}
+	if r.ValidFrom != nil {
+		d["valid_from"] = r.ValidFrom.UTC().Format(time.RFC3339)
+	}
+	if r.ValidTo != nil {
+		d["valid_to"] = r.ValidTo.UTC().Format(time.RFC3339)
+	}
+	return d
+}
+
+// ResendActivation sends a pending user a new activation link.
+func (a *Administration) ResendActivation(ctx context.Context, actor Actor, orgID, id uuid.UUID, lang string) (Issued, error) {
+	return a.onboard.IssueActivation(ctx, orgID, id, &actor.UserID, lang, actor.RequestID)
+}
