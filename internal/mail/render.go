@@ -42,6 +42,11 @@ var specs = map[string]spec{
 		required: []string{"OrgName", "RepresentativeName", "Link", "ExpiresAt"},
 		optional: []string{"NeedsCode"},
 	},
+	// To a user given, or relieved of, an administrator role. Role is the
+	// role's code (org_admin, user_admin, rights_admin); ActorName is who did
+	// it; Link leads to the portal.
+	"admin_role_assigned": {required: []string{"OrgName", "UserName", "Role", "ActorName", "Link"}},
+	"admin_role_removed":  {required: []string{"OrgName", "UserName", "Role", "ActorName", "Link"}},
 	// To a user whose business identity an administrator created.
 	"activation": {
 		required: []string{"OrgName", "UserName", "Link", "ExpiresAt"},

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,9 @@ func notification(template, lang string) domain.Notification {
 		data["RepresentativeName"] = "Birgitte Holm"
 	case "activation":
 		data["UserName"] = "Anna Jensen"
+	case "admin_role_assigned", "admin_role_removed":
+		delete(data, "ExpiresAt")
+		data["UserName"], data["Role"], data["ActorName"] = "Anna Jensen", "user_admin", "Birgitte Holm"
 	}
 	return domain.Notification{
 		Template: template, Lang: lang, To: "anna@example.dk", Data: data,
@@ -26,19 +30,29 @@ func TestRenderEveryTemplateInEveryLanguage(t *testing.T) {
 	t.Parallel()
 	// What each mail must say, beyond the fields themselves.
 	want := map[string][]string{
-		"first_admin.da": {"første organisationsadministrator", "Birgitte Holm", "privat", "17. maj 2026 kl. 14.30"},
-		"first_admin.en": {"first organisation administrator", "Birgitte Holm", "private MitID", "17 May 2026 at 14:30 (Danish time)"},
-		"activation.da":  {"Anna Jensen", "erhvervsidentitet", "privat", "17. maj 2026 kl. 14.30"},
-		"activation.en":  {"Anna Jensen", "business identity", "private MitID", "17 May 2026 at 14:30 (Danish time)"},
+		"first_admin.da":         {"første organisationsadministrator", "Birgitte Holm", "privat", "17. maj 2026 kl. 14.30"},
+		"first_admin.en":         {"first organisation administrator", "Birgitte Holm", "private MitID", "17 May 2026 at 14:30 (Danish time)"},
+		"activation.da":          {"Anna Jensen", "erhvervsidentitet", "privat", "17. maj 2026 kl. 14.30"},
+		"activation.en":          {"Anna Jensen", "business identity", "private MitID", "17 May 2026 at 14:30 (Danish time)"},
+		"admin_role_assigned.da": {"Anna Jensen", "Birgitte Holm", "har gjort dig til brugeradministrator"},
+		"admin_role_assigned.en": {"Anna Jensen", "Birgitte Holm", "has made you user administrator"},
+		"admin_role_removed.da":  {"Anna Jensen", "Birgitte Holm", "har fjernet din rolle som brugeradministrator"},
+		"admin_role_removed.en":  {"Anna Jensen", "Birgitte Holm", "has removed your role as user administrator"},
 	}
 	code := map[string]string{"da": "aktiveringskode", "en": "activation code"}
 	for name := range specs {
 		for _, lang := range Languages {
-			for _, needsCode := range []string{"true", ""} {
+			codes := []string{"true", ""}
+			if !slices.Contains(specs[name].optional, "NeedsCode") {
+				codes = []string{""}
+			}
+			for _, needsCode := range codes {
 				t.Run(name+"."+lang+"/NeedsCode="+needsCode, func(t *testing.T) {
 					t.Parallel()
 					n := notification(name, lang)
-					n.Data["NeedsCode"] = needsCode
+					if needsCode != "" {
+						n.Data["NeedsCode"] = needsCode
+					}
 					m, err := Render(n)
 					if err != nil {
 						t.Fatalf("Render: %v", err)

@@ -111,7 +111,7 @@ func newPlatformWithLevels(t *testing.T, profile string, activate login.Level) *
 		Levels: map[portal.Purpose]login.Level{portal.PurposeAdmin: login.LevelSubstantial, portal.PurposeConnect: login.LevelSubstantial,
 			portal.PurposeActivate: activate},
 		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
-		Onboarding: onboarding, Administration: postgres.NewAdministration(db, onboarding),
+		Onboarding: onboarding, Administration: postgres.NewAdministration(db, onboarding, base+portal.OverviewPath),
 		Audit:      postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
 	})
 	if err != nil {

@@ -450,7 +450,7 @@ func (p *Portal) roleAssign(c *gin.Context) {
 	}
 	err := errs.Err()
 	if err == nil {
-		err = p.Administration.AssignRole(c.Request.Context(), p.actorOf(c, act), r)
+		err = p.Administration.AssignRole(c.Request.Context(), p.actorOf(c, act), r, p.lang(c))
 	}
 	if err != nil {
 		p.userProblem(c, act, u.ID, err)
@@ -502,7 +502,7 @@ func (p *Portal) roleRemove(c *gin.Context) {
 	if !p.authorize(c, act, authz.ActionAdminRoleRemove, res, authz.Context{ActiveOrgAdmins: admins}) {
 		return
 	}
-	if err := p.Administration.RemoveRole(ctx, p.actorOf(c, act), act.Org.ID, roleID); err != nil {
+	if err := p.Administration.RemoveRole(ctx, p.actorOf(c, act), act.Org.ID, roleID, p.lang(c)); err != nil {
 		p.userProblem(c, act, u.ID, err)
 		return
 	}

@@ -107,6 +107,9 @@ func TestUserAdministration(t *testing.T) {
 	if !strings.Contains(text(doc, "user-roles"), "Brugeradministrator") || text(doc, "notice") == "" {
 		t.Errorf("after assigning: roles %q notice %q", text(doc, "user-roles"), text(doc, "notice"))
 	}
+	if n := p.mail.last(t); n.Template != "admin_role_assigned" || n.To != "demo-lars@example.dk" || n.Data["Role"] != "user_admin" {
+		t.Errorf("role mail: %+v", n)
+	}
 
 	// Deactivate with a stale version: a conflict with the current data.
 	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/status", url.Values{"to": {"deactivated"}, "version": {"0"}})

@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,16 +35,40 @@ func (a Actor) event(orgID uuid.UUID, action, targetType, targetID string, d map
 // Administration is the portal's user and role administration: each change
 // is made together with its audit event (and email) in one transaction.
 type Administration struct {
-	db       *DB
-	users    *UserService
-	onboard  *Onboarding
-	validity time.Duration
+	db        *DB
+	users     *UserService
+	onboard   *Onboarding
+	validity  time.Duration
+	portalURL string
 }
 
 // NewAdministration returns the administration service; onboard issues the
-// activation links of new users.
-func NewAdministration(db *DB, onboard *Onboarding) *Administration {
-	return &Administration{db: db, users: &UserService{db: db}, onboard: onboard, validity: ActivationLinkValidity}
+// activation links of new users (and sends mail through its notifier);
+// portalURL is the portal's absolute address, for links in mails.
+func NewAdministration(db *DB, onboard *Onboarding, portalURL string) *Administration {
+	return &Administration{db: db, users: &UserService{db: db}, onboard: onboard, validity: ActivationLinkValidity, portalURL: portalURL}
+}
+
+// notifyRole tells the user about a role given or taken, in tx.
+func (a *Administration) notifyRole(ctx context.Context, tx *gorm.DB, template string, actor Actor, orgID, userID uuid.UUID, role, lang string) error {
+	var u userRow
+	if err := tx.Take(&u, "org_id = ? AND id = ?", orgID, userID).Error; err != nil {
+		return notFoundOr(err, errUserNotFound, "find user")
+	}
+	if u.Email == "" || u.Status == domain.UserDeleted {
+		return nil
+	}
+	var org organisationRow
+	if err := tx.Take(&org, "id = ?", orgID).Error; err != nil {
+		return pgError("find organisation", err)
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return errors.New("notify: not inside a database/sql transaction")
+	}
+	return a.onboard.notify.NotifyTx(ctx, sqlTx, domain.Notification{Template: template, Lang: lang, To: u.Email, OrgID: &orgID,
+		Data: map[string]string{"OrgName": org.Name, "UserName": strings.TrimSpace(u.FirstName + " " + u.LastName), "Role": role,
+			"ActorName": actor.Label, "Link": a.portalURL}})
 }
 
 // CreateUser creates a pending user, sends the activation link (and, for a
@@ -108,8 +135,9 @@ func (a *Administration) SetStatus(ctx context.Context, actor Actor, orgID, id u
 	})
 }
 
-// AssignRole gives a user an administrator role and audits it.
-func (a *Administration) AssignRole(ctx context.Context, actor Actor, r *domain.AdminRole) error {
+// AssignRole gives a user an administrator role, audits it and tells the
+// user by mail.
+func (a *Administration) AssignRole(ctx context.Context, actor Actor, r *domain.AdminRole, lang string) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -123,21 +151,27 @@ func (a *Administration) AssignRole(ctx context.Context, actor Actor, r *domain.
 		if err := assignRoleTx(tx, r); err != nil {
 			return err
 		}
-		return appendAudit(tx, a.db.Now().UTC(), actor.event(r.OrgID, "admin_role.assigned", "admin_role", r.ID.String(),
-			map[string]any{"user_id": r.UserID, "after": roleDetails(r)}))
+		if err := appendAudit(tx, a.db.Now().UTC(), actor.event(r.OrgID, "admin_role.assigned", "admin_role", r.ID.String(),
+			map[string]any{"user_id": r.UserID, "after": roleDetails(r)})); err != nil {
+			return err
+		}
+		return a.notifyRole(ctx, tx, "admin_role_assigned", actor, r.OrgID, r.UserID, r.Role, lang)
 	})
 }
 
 // RemoveRole removes an administrator role (never the last organisation
-// administrator's) and audits it.
-func (a *Administration) RemoveRole(ctx context.Context, actor Actor, orgID, id uuid.UUID) error {
+// administrator's), audits it and tells the user by mail.
+func (a *Administration) RemoveRole(ctx context.Context, actor Actor, orgID, id uuid.UUID, lang string) error {
 	return a.db.tx(ctx, func(tx *gorm.DB) error {
 		r, err := removeRoleTx(tx, orgID, id, a.db.Now())
 		if err != nil {
 			return err
 		}
-		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "admin_role.removed", "admin_role", id.String(),
-			map[string]any{"user_id": r.UserID, "before": roleDetails(r)}))
+		if err := appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "admin_role.removed", "admin_role", id.String(),
+			map[string]any{"user_id": r.UserID, "before": roleDetails(r)})); err != nil {
+			return err
+		}
+		return a.notifyRole(ctx, tx, "admin_role_removed", actor, orgID, r.UserID, r.Role, lang)
 	})
 }
 
