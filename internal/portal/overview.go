@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -95,6 +96,29 @@ func (p *Portal) overview(c *gin.Context) {
 	now := p.now()
 	for _, r := range roles {
 		v.Roles = append(v.Roles, pages.RoleLine{Name: web.T(lang, "role."+r.Role), Active: r.ActiveAt(now)})
+	}
+	// The organisation's dashboard, for those who may read its users.
+	if p.may(c, act, authz.ActionUserRead, authz.Resource{Type: "user"}) {
+		ctx := c.Request.Context()
+		counts, err := p.Users.CountUsersByStatus(ctx, act.Org.ID)
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		for _, st := range []string{domain.UserActive, domain.UserPending, domain.UserDeactivated} {
+			v.Counts = append(v.Counts, pages.StatusCount{Status: st, Label: web.T(lang, "status."+st), N: counts[st],
+				Href: UsersPath + "?status=" + st})
+		}
+		expiring, err := p.Onboarding.ExpiringActivations(ctx, act.Org.ID, 7*24*time.Hour, 10)
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		for _, e := range expiring {
+			v.Expiring = append(v.Expiring, pages.ExpiringLine{Href: UsersPath + "/" + e.UserID.String(), Name: e.UserName,
+				ExpiresAt: domain.FormatDate(e.ExpiresAt, lang)})
+		}
+		v.Dashboard = true
 	}
 	render(c, http.StatusOK, pages.Overview(v))
 }

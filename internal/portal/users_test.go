@@ -133,6 +133,14 @@ func TestUserAdministration(t *testing.T) {
 		t.Errorf("deactivating the last org admin: %d %q", resp.StatusCode, doc.Find("main").Text())
 	}
 
+	// The dashboard counts them.
+	doc = page(t, get(t, hc, p.url+portal.OverviewPath))
+	for testid, want := range map[string]string{"count-active": "1", "count-pending": "1", "count-deactivated": "1"} {
+		if got := strings.Fields(text(doc, testid)); len(got) == 0 || got[0] != want {
+			t.Errorf("dashboard %s: %q, want %s", testid, text(doc, testid), want)
+		}
+	}
+
 	// Every change is in the audit log, with who and from where.
 	rows, err := p.db.SQL().Query("SELECT action, actor_id, details->>'address' FROM audit_events WHERE org_id = $1 AND actor_id = $2 ORDER BY seq", org.ID, admin.ID)
 	if err != nil {

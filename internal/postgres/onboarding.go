@@ -561,3 +561,35 @@ func normalizeCode(code string) string {
 		return r
 	}, strings.TrimSpace(code))
 }
+
+// ExpiringActivation is an unused activation link that runs out soon.
+type ExpiringActivation struct {
+	UserID    uuid.UUID
+	UserName  string
+	ExpiresAt time.Time
+}
+
+// ExpiringActivations lists the organisation's unused activation links
+// that expire within the given time, soonest first.
+func (s *Onboarding) ExpiringActivations(ctx context.Context, orgID uuid.UUID, within time.Duration, limit int) ([]ExpiringActivation, error) {
+	now := s.db.Now()
+	var rows []struct {
+		UserID              uuid.UUID
+		FirstName, LastName string
+		ExpiresAt           time.Time
+	}
+	err := s.db.gorm.WithContext(ctx).Table("activation_tokens t").
+		Select("t.user_id, u.first_name, u.last_name, t.expires_at").
+		Joins("JOIN users u ON u.id = t.user_id").
+		Where("t.org_id = ? AND t.used_at IS NULL AND t.kind <> ? AND t.expires_at > ? AND t.expires_at <= ? AND u.status = ?",
+			orgID, tokenCode, now, now.Add(within), domain.UserPending).
+		Order("t.expires_at").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, pgError("expiring activations", err)
+	}
+	out := make([]ExpiringActivation, len(rows))
+	for i, r := range rows {
+		out[i] = ExpiringActivation{UserID: r.UserID, UserName: strings.TrimSpace(r.FirstName + " " + r.LastName), ExpiresAt: r.ExpiresAt}
+	}
+	return out, nil
+}

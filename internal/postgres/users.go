@@ -346,3 +346,21 @@ func nonNilMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// CountUsersByStatus counts the organisation's users per status (deleted
+// ones included), for the dashboard.
+func (s *UserService) CountUsersByStatus(ctx context.Context, orgID uuid.UUID) (map[string]int, error) {
+	var rows []struct {
+		Status string
+		N      int
+	}
+	if err := s.db.gorm.WithContext(ctx).Model(&userRow{}).Select("status, count(*) AS n").Where("org_id = ?", orgID).
+		Group("status").Scan(&rows).Error; err != nil {
+		return nil, pgError("count users", err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
