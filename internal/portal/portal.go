@@ -89,6 +89,7 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountActivate(g)
 		p.mountOverview(g)
 		p.mountUsers(g)
+		p.mountOrganisation(g)
 	} else {
 		g.GET(web.LoginPath, p.loginUnavailable)
 	}

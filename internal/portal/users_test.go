@@ -191,3 +191,56 @@ func TestEmployeeWithoutRolesIsRefusedWithTheReason(t *testing.T) {
 		t.Errorf("users created by a refused request: %d %v", n, err)
 	}
 }
+
+func TestOrganisationSettings(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	org, _ := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	if err := p.orgs.CreateProductionUnit(context.Background(), &domain.ProductionUnit{OrgID: org.ID, PNumber: "1012345671", Name: "København"}); err != nil {
+		t.Fatal(err)
+	}
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-jonas", "code_app").Body.Close()
+	doc := page(t, get(t, hc, p.url+portal.OrganisationPath))
+	if !strings.Contains(text(doc, "units"), "1012345671") || doc.Find(`[data-testid="settings-save"]`).Length() != 1 {
+		t.Fatalf("organisation page: units %q", text(doc, "units"))
+	}
+	resp := post(t, hc, p.url+portal.OrganisationPath+"/settings", url.Values{"notification_email": {"not-an-email"}, "mandatory_user_fields": {"phone"}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || text(doc, "error-notification_email") == "" {
+		t.Errorf("bad settings: %d %q", resp.StatusCode, text(doc, "error-summary"))
+	}
+	resp = post(t, hc, p.url+portal.OrganisationPath+"/settings", url.Values{"notification_email": {"it@nordlys.example.dk"},
+		"mandatory_user_fields": {"phone", "department"}, "allow_private_mitid": {"yes"}})
+	doc = page(t, resp)
+	if text(doc, "notice") == "" {
+		t.Errorf("after saving: %q", doc.Find("main").Text())
+	}
+	got, _ := p.orgs.FindOrganisationByID(context.Background(), org.ID)
+	if got.Settings.NotificationEmail != "it@nordlys.example.dk" || len(got.Settings.MandatoryUserFields) != 2 || !got.Settings.AllowPrivateMitID {
+		t.Errorf("stored settings: %+v", got.Settings)
+	}
+	var before, after string
+	if err := p.db.SQL().QueryRow(`SELECT details->'before'->>'notification_email', details->'after'->>'notification_email'
+		FROM audit_events WHERE org_id = $1 AND action = 'organisation.settings_changed'`, org.ID).Scan(&before, &after); err != nil || after != "it@nordlys.example.dk" {
+		t.Errorf("settings audit: before %q after %q, %v", before, after, err)
+	}
+
+	// A user administrator reads but cannot change them.
+	lars := p.plainUser(org, "demo-lars")
+	if err := p.roles.AssignAdminRole(context.Background(), &domain.AdminRole{OrgID: org.ID, UserID: lars.ID, Role: domain.RoleUserAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	lhc := browser(t)
+	p.loginAs(lhc, "/login", "demo-lars", "code_app").Body.Close()
+	resp = get(t, lhc, p.url+portal.OrganisationPath)
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusOK || doc.Find(`[data-testid="settings-save"]`).Length() != 0 {
+		t.Errorf("organisation page for a user administrator: %d, save button %d", resp.StatusCode, doc.Find(`[data-testid="settings-save"]`).Length())
+	}
+	resp = post(t, lhc, p.url+portal.OrganisationPath+"/settings", url.Values{"notification_email": {"evil@example.dk"}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("settings by a user administrator: %d, want 403", resp.StatusCode)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 	"gorm.io/gorm"
 
 	"github.com/erhverv/erhverv/internal/domain"
@@ -192,4 +193,34 @@ func roleDetails(r *domain.AdminRole) map[string]any {
 // ResendActivation sends a pending user a new activation link.
 func (a *Administration) ResendActivation(ctx context.Context, actor Actor, orgID, id uuid.UUID, lang string) (Issued, error) {
 	return a.onboard.IssueActivation(ctx, orgID, id, &actor.UserID, lang, actor.RequestID)
+}
+
+// UpdateSettings changes the organisation's settings and audits before and
+// after.
+func (a *Administration) UpdateSettings(ctx context.Context, actor Actor, orgID uuid.UUID, st domain.OrgSettings) error {
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		var row organisationRow
+		if err := tx.Clauses(forUpdate).Take(&row, "id = ?", orgID).Error; err != nil {
+			return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Key: "org.not_found", Message: "The organisation does not exist."}, "find organisation")
+		}
+		before := row.toDomain().Settings
+		if err := tx.Model(&organisationRow{}).Where("id = ?", orgID).Updates(map[string]any{
+			"allow_private_mitid":   st.AllowPrivateMitID,
+			"mandatory_user_fields": pq.StringArray(nonNil(st.MandatoryUserFields)),
+			"notification_email":    optString(st.NotificationEmail),
+			"notify_on_requests":    st.NotifyOnRequests,
+		}).Error; err != nil {
+			return pgError("update organisation settings", err)
+		}
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "organisation.settings_changed", "organisation", orgID.String(),
+			map[string]any{"before": settingsDetails(before), "after": settingsDetails(st)}))
+	})
+}
+
+func settingsDetails(st domain.OrgSettings) map[string]any {
+	return map[string]any{"allow_private_mitid": st.AllowPrivateMitID, "mandatory_user_fields": nonNil(st.MandatoryUserFields),
+		"notification_email": st.NotificationEmail, "notify_on_requests": st.NotifyOnRequests}
 }
