@@ -48,6 +48,7 @@ Usage:
   erhverv serve [--addr host:port] [--base-url URL] [--log-level level] [--migrate]
   erhverv migrate up|down|status [--to VERSION]
   erhverv seed demo
+  erhverv audit verify [--org CVR]   (recompute the audit hash chains; exits 1 when one is broken)
   erhverv healthcheck      (GET /healthz of the server at ERHVERV_ADDR; for container probes)
   erhverv version
 
@@ -85,6 +86,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.migrate(ctx, args[1:])
 	case "seed":
 		err = m.seed(ctx, args[1:])
+	case "audit":
+		err = m.audit(ctx, args[1:])
 	case "healthcheck":
 		err = m.healthcheck(ctx)
 	case "version", "--version", "-v":

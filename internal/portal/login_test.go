@@ -48,7 +48,7 @@ func (m *mailbox) NotifyTx(_ context.Context, _ *sql.Tx, n domain.Notification) 
 	return nil
 }
 
-func (m *mailbox) last(t *testing.T) domain.Notification {
+func (m *mailbox) last(t testing.TB) domain.Notification {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -61,7 +61,7 @@ func (m *mailbox) last(t *testing.T) domain.Notification {
 // platform is the portal on a real database behind a real HTTP server,
 // logging in through the MitID simulator.
 type platform struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	db    *postgres.DB
 	sim   *mitidsim.Server
@@ -71,14 +71,14 @@ type platform struct {
 	roles *postgres.AdminRoleService
 }
 
-func newPlatform(t *testing.T, profile string) *platform {
+func newPlatform(t testing.TB, profile string) *platform {
 	t.Helper()
 	return newPlatformWithLevels(t, profile, login.LevelSubstantial)
 }
 
 // newPlatformWithLevels lets activation accept a lower level than the
 // portal, to see the portal ask for more (step-up).
-func newPlatformWithLevels(t *testing.T, profile string, activate login.Level) *platform {
+func newPlatformWithLevels(t testing.TB, profile string, activate login.Level) *platform {
 	t.Helper()
 	db := dbtest.New(t)
 	protector, err := pii.New(dbtest.DataKey)
@@ -157,7 +157,7 @@ func (p *platform) employ(subject, cvrNumber, name string) (*domain.Organisation
 	return org, u
 }
 
-func browser(t *testing.T) *http.Client {
+func browser(t testing.TB) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
@@ -172,7 +172,7 @@ func (p *platform) loginAs(hc *http.Client, start, subject, authenticator string
 	return resp
 }
 
-func page(t *testing.T, resp *http.Response) *goquery.Document {
+func page(t testing.TB, resp *http.Response) *goquery.Document {
 	t.Helper()
 	defer resp.Body.Close()
 	doc, err := goquery.NewDocumentFromReader(resp.Body)
@@ -755,7 +755,7 @@ var (
 )
 
 // engine is the embedded admin policy, prepared once for all tests.
-func engine(t *testing.T) *authz.Engine {
+func engine(t testing.TB) *authz.Engine {
 	t.Helper()
 	engineOnce.Do(func() { sharedEngine, engineErr = authz.New(context.Background(), authz.Options{}) })
 	if engineErr != nil {

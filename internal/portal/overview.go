@@ -70,7 +70,7 @@ func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.
 	for _, item := range []struct{ key, href, action string }{
 		{"nav.users", UsersPath, authz.ActionUserRead},
 		{"nav.organisation", OrganisationPath, authz.ActionOrgRead},
-		{"nav.audit", "/portal/audit", authz.ActionAuditRead},
+		{"nav.audit", AuditPath, authz.ActionAuditRead},
 	} {
 		if p.may(c, act, item.action, authz.Resource{Type: strings.SplitN(item.action, ".", 2)[0]}) {
 			nav = append(nav, layout.NavItem{Label: web.T(lang, item.key), Href: item.href, Current: current == item.href})

@@ -90,6 +90,7 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountOverview(g)
 		p.mountUsers(g)
 		p.mountOrganisation(g)
+		p.mountAudit(g)
 	} else {
 		g.GET(web.LoginPath, p.loginUnavailable)
 	}

@@ -137,19 +137,25 @@ func (s *UserService) FindUsers(ctx context.Context, f domain.UserFilter) ([]*do
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	q := s.db.gorm.WithContext(ctx).Where("org_id = ?", f.OrgID)
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	} else {
-		q = q.Where("status <> ?", domain.UserDeleted)
-	}
+	db := s.db.gorm.WithContext(ctx)
+	q := db.Where("org_id = ?", f.OrgID)
 	if term := strings.TrimSpace(f.Query); term != "" {
 		if id, err := uuid.Parse(term); err == nil {
 			q = q.Where("id = ?", id)
 		} else {
+			// The matches are found first (through the trigram indexes) and
+			// sorted after: OFFSET 0 keeps the planner from walking the name
+			// index in order and filtering 100,000 rows for a rare match.
 			like := "%" + escapeLike(strings.ToLower(term)) + "%"
-			q = q.Where("(lower(first_name || ' ' || last_name) LIKE ? OR lower(email) LIKE ?)", like, like)
+			matches := db.Raw("SELECT * FROM users WHERE org_id = ? AND (lower(first_name || ' ' || last_name) LIKE ? OR lower(email) LIKE ?) OFFSET 0",
+				f.OrgID, like, like)
+			q = db.Table("(?) AS users", matches)
 		}
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	} else {
+		q = q.Where("status <> ?", domain.UserDeleted)
 	}
 	if f.After != nil {
 		q = q.Where("(last_name, first_name, id) > (?, ?, ?)", f.After.LastName, f.After.FirstName, f.After.ID)
