@@ -47,6 +47,9 @@ var specs = map[string]spec{
 	// it; Link leads to the portal.
 	"admin_role_assigned": {required: []string{"OrgName", "UserName", "Role", "ActorName", "Link"}},
 	"admin_role_removed":  {required: []string{"OrgName", "UserName", "Role", "ActorName", "Link"}},
+	// To a requester whose request was decided. Decision is "approved" or
+	// "rejected"; Comment is the decider's.
+	"request_decided": {required: []string{"OrgName", "UserName", "Role", "Decision", "ActorName", "Link"}, optional: []string{"Comment"}},
 	// To a user whose business identity an administrator created.
 	"activation": {
 		required: []string{"OrgName", "UserName", "Link", "ExpiresAt"},

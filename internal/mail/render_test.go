@@ -16,6 +16,9 @@ func notification(template, lang string) domain.Notification {
 		data["RepresentativeName"] = "Birgitte Holm"
 	case "activation":
 		data["UserName"] = "Anna Jensen"
+	case "request_decided":
+		delete(data, "ExpiresAt")
+		data["UserName"], data["Role"], data["ActorName"], data["Decision"], data["Comment"] = "Anna Jensen", "rights_admin", "Birgitte Holm", "rejected", "Ikke i denne omgang"
 	case "admin_role_assigned", "admin_role_removed":
 		delete(data, "ExpiresAt")
 		data["UserName"], data["Role"], data["ActorName"] = "Anna Jensen", "user_admin", "Birgitte Holm"
@@ -38,6 +41,8 @@ func TestRenderEveryTemplateInEveryLanguage(t *testing.T) {
 		"admin_role_assigned.en": {"Anna Jensen", "Birgitte Holm", "has made you user administrator"},
 		"admin_role_removed.da":  {"Anna Jensen", "Birgitte Holm", "har fjernet din rolle som brugeradministrator"},
 		"admin_role_removed.en":  {"Anna Jensen", "Birgitte Holm", "has removed your role as user administrator"},
+		"request_decided.da":     {"Anna Jensen", "Birgitte Holm", "har afvist din anmodning om at blive rettighedsadministrator", "Ikke i denne omgang"},
+		"request_decided.en":     {"Anna Jensen", "Birgitte Holm", "has rejected your request to become rights administrator", "Ikke i denne omgang"},
 	}
 	code := map[string]string{"da": "aktiveringskode", "en": "activation code"}
 	for name := range specs {

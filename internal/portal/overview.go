@@ -85,6 +85,12 @@ func (p *Portal) overview(c *gin.Context) {
 	if !ok {
 		return
 	}
+	p.renderOverview(c, act, http.StatusOK, pages.RequestForm{})
+}
+
+// renderOverview shows the person's own page (and, for administrators, the
+// organisation's dashboard); form is the role request form as entered.
+func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form pages.RequestForm) {
 	lang := p.lang(c)
 	roles, err := p.Roles.ListAdminRolesOfUser(c.Request.Context(), act.Org.ID, act.User.ID)
 	if err != nil {
@@ -121,5 +127,28 @@ func (p *Portal) overview(c *gin.Context) {
 		}
 		v.Dashboard = true
 	}
-	render(c, http.StatusOK, pages.Overview(v))
+	// My requests, and asking for an administrator role.
+	own, err := p.Administration.ListRequests(c.Request.Context(), act.Org.ID, "", &act.User.ID, 20)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	for _, r := range own {
+		v.MyRequests = append(v.MyRequests, pages.RequestLine{ID: r.ID.String(), What: web.T(lang, "role."+r.Role),
+			Reason: r.Reason, Created: domain.FormatDate(r.CreatedAt, lang), Status: web.T(lang, "request.status."+r.Status),
+			Comment: r.DecisionComment})
+	}
+	if p.may(c, act, authz.ActionRightsRequestCreate, authz.Resource{Type: "rights_request", OwnerID: act.User.ID.String(),
+		RequesterID: act.User.ID.String(), RequestKind: authz.RequestKindAdminRole}) {
+		form.Show = true
+		for _, role := range domain.AdminRoles {
+			form.Roles = append(form.Roles, pages.Choice{Value: role, Label: web.T(lang, "role."+role)})
+		}
+	}
+	v.RequestForm = form
+	v.Requested = c.Query("requested") == "1"
+	if p.may(c, act, authz.ActionRightsRequestApprove, authz.Resource{Type: "rights_request"}) {
+		v.RequestsURL = RequestsPath
+	}
+	render(c, status, pages.Overview(v))
 }

@@ -91,6 +91,7 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountUsers(g)
 		p.mountOrganisation(g)
 		p.mountAudit(g)
+		p.mountRequests(g)
 	} else {
 		g.GET(web.LoginPath, p.loginUnavailable)
 	}

@@ -244,3 +244,82 @@ func TestOrganisationSettings(t *testing.T) {
 		t.Errorf("settings by a user administrator: %d, want 403", resp.StatusCode)
 	}
 }
+
+func TestAdministratorRoleRequests(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	ctx := context.Background()
+	org, _ := p.employ("demo-mette", "91234564", "Nordlys Rådgivning ApS")
+	lars := p.plainUser(org, "demo-lars")
+	jonas := p.plainUser(org, "demo-jonas")
+	if err := p.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: org.ID, UserID: jonas.ID, Role: domain.RoleUserAdmin}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Lars asks to become user administrator: too short a reason first.
+	lhc := browser(t)
+	p.loginAs(lhc, "/login", "demo-lars", "code_app").Body.Close()
+	resp := post(t, lhc, p.url+portal.RequestsPath, url.Values{"role": {"user_admin"}, "reason": {"fordi"}})
+	doc := page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(text(doc, "error-reason"), "mindst 10 tegn") {
+		t.Fatalf("short reason: %d %q", resp.StatusCode, text(doc, "error-reason"))
+	}
+	resp = post(t, lhc, p.url+portal.RequestsPath, url.Values{"role": {"user_admin"}, "reason": {"Jeg skal oprette de nye kolleger i Aarhus"}})
+	doc = page(t, resp)
+	if text(doc, "requested") == "" || !strings.Contains(text(doc, "my-requests"), "afventer") {
+		t.Fatalf("after requesting: %q", text(doc, "my-requests"))
+	}
+	reqs, err := p.db.SQL().Query("SELECT id FROM rights_requests WHERE requester_id = $1", lars.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqID string
+	for reqs.Next() {
+		if err := reqs.Scan(&reqID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs.Close()
+
+	// Jonas, a mere user administrator, is refused with the reason.
+	jhc := browser(t)
+	p.loginAs(jhc, "/login", "demo-jonas", "code_app").Body.Close()
+	resp = post(t, jhc, p.url+portal.RequestsPath+"/"+reqID+"/decide", url.Values{"decision": {"approve"}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(doc.Find("main").Text(), "brugeradministrator kan ikke godkende") &&
+		!strings.Contains(doc.Find("main").Text(), "Ingen af dine administratorroller") {
+		t.Errorf("approval by a user administrator: %d %q", resp.StatusCode, doc.Find("main").Text())
+	}
+
+	// Mette, organisation administrator: rejecting needs a comment; approving
+	// gives Lars the role and tells him.
+	mhc := browser(t)
+	p.loginAs(mhc, "/login", "demo-mette", "code_app").Body.Close()
+	doc = page(t, get(t, mhc, p.url+portal.RequestsPath))
+	if doc.Find(`[data-testid="request-`+reqID+`"]`).Length() != 1 {
+		t.Fatalf("pending requests: %q", doc.Find("main").Text())
+	}
+	resp = post(t, mhc, p.url+portal.RequestsPath+"/"+reqID+"/decide", url.Values{"decision": {"reject"}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || text(doc, "error-comment") == "" {
+		t.Errorf("reject without a comment: %d", resp.StatusCode)
+	}
+	resp = post(t, mhc, p.url+portal.RequestsPath+"/"+reqID+"/decide", url.Values{"decision": {"approve"}, "comment": {"God idé"}})
+	doc = page(t, resp)
+	if text(doc, "notice") == "" {
+		t.Fatalf("after approving: %q", doc.Find("main").Text())
+	}
+	roles, _ := p.roles.ListAdminRolesOfUser(ctx, org.ID, lars.ID)
+	if len(roles) != 1 || roles[0].Role != domain.RoleUserAdmin {
+		t.Errorf("Lars's roles after approval: %+v", roles)
+	}
+	if n := p.mail.last(t); n.Template != "request_decided" || n.Data["Decision"] != "approved" || n.To != "demo-lars@example.dk" {
+		t.Errorf("decision mail: %+v", n)
+	}
+	// Deciding again is a conflict, not a second role.
+	resp = post(t, mhc, p.url+portal.RequestsPath+"/"+reqID+"/decide", url.Values{"decision": {"approve"}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("second decision: %d, want 409", resp.StatusCode)
+	}
+}
