@@ -10,10 +10,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// docShot saves a screenshot of the page into docs/screenshots, where the
-// README shows what the portal looks like.
+// docShot saves a screenshot of the page in e2e/artifacts and, when
+// ERHVERV_DOC_SCREENSHOTS=1, also in docs/screenshots, where the README shows
+// what the portal looks like (refresh them with
+// `ERHVERV_DOC_SCREENSHOTS=1 make test`).
 func docShot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	screenshot(t, ctx, name)
+	if os.Getenv("ERHVERV_DOC_SCREENSHOTS") != "1" {
+		return
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)

@@ -7,6 +7,11 @@ import "maps"
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
 		"lang.other":                   "English",
+		"users.roles":                  "Administratorroller",
+		"users.delete.confirm.heading": "Vil du slette brugeren?",
+		"users.delete.confirm.text":    "Sletning fjerner personens navn, e-mail, CPR-nummer og fødselsdato for altid. Erhvervsidentitetens UUID bliver aldrig genbrugt. Vil du kun spærre adgangen, så deaktivér i stedet.",
+		"users.delete.confirm.yes":     "Ja, slet brugeren",
+		"users.delete.confirm.no":      "Fortryd",
 		"overview.users":               "Brugere",
 		"overview.expiring":            "Aktiveringslinks, der udløber inden for 7 dage",
 		"overview.expiring.none":       "Ingen.",
@@ -61,6 +66,11 @@ func init() {
 	})
 	maps.Copy(messages[LangEnglish], map[string]string{
 		"lang.other":                   "Dansk",
+		"users.roles":                  "Administrator roles",
+		"users.delete.confirm.heading": "Delete the user?",
+		"users.delete.confirm.text":    "Deleting removes the person's name, email, CPR number and date of birth for good. The business identity's UUID is never reused. To only block access, deactivate instead.",
+		"users.delete.confirm.yes":     "Yes, delete the user",
+		"users.delete.confirm.no":      "Cancel",
 		"overview.users":               "Users",
 		"overview.expiring":            "Activation links expiring within 7 days",
 		"overview.expiring.none":       "None.",

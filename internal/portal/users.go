@@ -238,8 +238,16 @@ func (p *Portal) userDetail(c *gin.Context) {
 	p.renderUser(c, act, u, http.StatusOK, nil)
 }
 
+func (p *Portal) renderUserConfirm(c *gin.Context, act actor, u *domain.User) {
+	p.renderUserView(c, act, u, http.StatusOK, nil, true)
+}
+
 // renderUser shows a user's page, with a message about the last action.
 func (p *Portal) renderUser(c *gin.Context, act actor, u *domain.User, status int, problem error) {
+	p.renderUserView(c, act, u, status, problem, false)
+}
+
+func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, status int, problem error, confirmDelete bool) {
 	ctx := c.Request.Context()
 	lang := p.lang(c)
 	roles, err := p.Roles.ListAdminRolesOfUser(ctx, act.Org.ID, u.ID)
@@ -255,7 +263,7 @@ func (p *Portal) renderUser(c *gin.Context, act actor, u *domain.User, status in
 	res := userResource(u)
 	v := pages.UserDetailView{Frame: p.frame(c, act, displayName(lang, u), UsersPath), ID: u.ID.String(), Name: displayName(lang, u),
 		Email: u.Email, Phone: u.Phone, Status: u.Status, StatusLabel: web.T(lang, "status."+u.Status), Version: u.Version,
-		HasCPR: u.HasCPR, Anonymous: u.Anonymous, Units: units}
+		HasCPR: u.HasCPR, Anonymous: u.Anonymous, Units: units, ConfirmDelete: confirmDelete}
 	// Only the catalogue's own confirmations, never text from the URL.
 	if done := c.Query("done"); strings.HasPrefix(done, "users.done.") && web.T(lang, done) != done {
 		v.Notice = web.T(lang, done)
@@ -342,6 +350,12 @@ func (p *Portal) userStatus(c *gin.Context) {
 	version, err := strconv.Atoi(c.PostForm("version"))
 	if err != nil {
 		p.renderError(c, http.StatusBadRequest)
+		return
+	}
+	if to == domain.UserDeleted && c.PostForm("confirm") != "yes" {
+		// Deleting erases the person's data for good: ask once more.
+		u.Version = version
+		p.renderUserConfirm(c, act, u)
 		return
 	}
 	if err := p.Administration.SetStatus(ctx, p.actorOf(c, act), act.Org.ID, u.ID, version, to); err != nil {

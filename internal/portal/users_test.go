@@ -124,6 +124,22 @@ func TestUserAdministration(t *testing.T) {
 		t.Errorf("after deactivating: status %q", text(doc, "status"))
 	}
 
+	// Deleting asks once more, then erases the data; the UUID stays.
+	cur, _ = p.users.FindUserByID(context.Background(), org.ID, lars.ID)
+	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/status", url.Values{"to": {"deleted"}, "version": {strconv.Itoa(cur.Version)}})
+	doc = page(t, resp)
+	if doc.Find(`[data-testid="confirm-delete"]`).Length() != 1 {
+		t.Fatalf("delete without confirming: %q", doc.Find("main").Text())
+	}
+	if still, _ := p.users.FindUserByID(context.Background(), org.ID, lars.ID); still.Status != domain.UserDeactivated {
+		t.Errorf("status before confirming: %s", still.Status)
+	}
+	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/status", url.Values{"to": {"deleted"}, "confirm": {"yes"}, "version": {strconv.Itoa(cur.Version)}})
+	doc = page(t, resp)
+	if got, _ := p.users.FindUserByID(context.Background(), org.ID, lars.ID); got.Status != domain.UserDeleted || got.FirstName != "" || got.Email != "" {
+		t.Errorf("after deleting: %+v", got)
+	}
+
 	// The last organisation administrator cannot deactivate himself; the
 	// page says why.
 	me, _ := p.users.FindUserByID(context.Background(), org.ID, admin.ID)
@@ -135,7 +151,7 @@ func TestUserAdministration(t *testing.T) {
 
 	// The dashboard counts them.
 	doc = page(t, get(t, hc, p.url+portal.OverviewPath))
-	for testid, want := range map[string]string{"count-active": "1", "count-pending": "1", "count-deactivated": "1"} {
+	for testid, want := range map[string]string{"count-active": "1", "count-pending": "1", "count-deactivated": "0"} {
 		if got := strings.Fields(text(doc, testid)); len(got) == 0 || got[0] != want {
 			t.Errorf("dashboard %s: %q, want %s", testid, text(doc, testid), want)
 		}
@@ -159,7 +175,7 @@ func TestUserAdministration(t *testing.T) {
 		}
 		got = append(got, action)
 	}
-	want := "session.started,user.created,activation.issued,admin_role.assigned,user.deactivated"
+	want := "session.started,user.created,activation.issued,admin_role.assigned,user.deactivated,user.deleted"
 	if strings.Join(got, ",") != want {
 		t.Errorf("audit by the administrator:\n got %s\nwant %s", strings.Join(got, ","), want)
 	}
