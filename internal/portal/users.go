@@ -26,6 +26,8 @@ func (p *Portal) mountUsers(g *gin.RouterGroup) {
 	g.GET(UsersPath+"/new", p.userNew)
 	g.POST(UsersPath, p.userCreate)
 	g.GET(UsersPath+"/:id", p.userDetail)
+	g.GET(UsersPath+"/:id/edit", p.userEdit)
+	g.POST(UsersPath+"/:id/edit", p.userUpdate)
 	g.POST(UsersPath+"/:id/status", p.userStatus)
 	g.POST(UsersPath+"/:id/resend", p.userResend)
 	g.POST(UsersPath+"/:id/roles", p.roleAssign)
@@ -289,6 +291,7 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 		}
 	}
 	v.CanResend = u.Status == domain.UserPending && p.may(c, act, authz.ActionUserResendActivation, res)
+	v.CanEdit = u.Status != domain.UserDeleted && p.may(c, act, authz.ActionUserUpdate, res)
 	now := time.Now()
 	for _, r := range roles {
 		line := pages.RoleLine{ID: r.ID.String(), Name: web.T(lang, "role."+r.Role), Active: r.ActiveAt(now)}
@@ -521,4 +524,111 @@ func (p *Portal) roleRemove(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, UsersPath+"/"+u.ID.String()+"?done=users.done.role_removed")
+}
+
+func (p *Portal) userEdit(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionUserUpdate, userResource(u), authz.Context{}) {
+		return
+	}
+	if u.Status == domain.UserDeleted {
+		p.renderError(c, http.StatusNotFound)
+		return
+	}
+	form := pages.UserFormValues{FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Phone: u.Phone,
+		Anonymous: u.Anonymous, Version: u.Version}
+	if !u.BirthDate.IsZero() && !u.HasCPR {
+		form.BirthDate = u.BirthDate.Format(time.DateOnly)
+	}
+	if u.ProductionUnitID != nil {
+		form.Unit = u.ProductionUnitID.String()
+	}
+	p.renderUserForm(c, act, u, http.StatusOK, form, nil)
+}
+
+func (p *Portal) renderUserForm(c *gin.Context, act actor, u *domain.User, status int, form pages.UserFormValues, errs []pages.FieldError) {
+	units, err := p.unitChoices(c, act)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	lang := p.lang(c)
+	render(c, status, pages.UserForm(pages.UserFormView{Frame: p.frame(c, act, web.T(lang, "users.edit.title"), UsersPath),
+		EditID: u.ID.String(), HasCPR: u.HasCPR, Units: units, Mandatory: act.Org.Settings.MandatoryUserFields, Form: form, Errors: errs}))
+}
+
+func (p *Portal) userUpdate(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	cur, ok := p.loadUser(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionUserUpdate, userResource(cur), authz.Context{}) {
+		return
+	}
+	lang := p.lang(c)
+	form := pages.UserFormValues{
+		FirstName: strings.TrimSpace(c.PostForm("first_name")), LastName: strings.TrimSpace(c.PostForm("last_name")),
+		Email: strings.TrimSpace(c.PostForm("email")), Phone: strings.TrimSpace(c.PostForm("phone")),
+		CPR: domain.NormalizeDigits(c.PostForm("cpr")), BirthDate: strings.TrimSpace(c.PostForm("birth_date")),
+		Unit: c.PostForm("production_unit"), Anonymous: c.PostForm("anonymous") == "yes",
+	}
+	version, err := strconv.Atoi(c.PostForm("version"))
+	if err != nil {
+		p.renderError(c, http.StatusBadRequest)
+		return
+	}
+	form.Version = version
+	u := *cur
+	u.FirstName, u.LastName, u.Email, u.Phone, u.CPR, u.Anonymous, u.Version = form.FirstName, form.LastName, form.Email, form.Phone, form.CPR, form.Anonymous, version
+	u.ProductionUnitID = nil
+	var errs domain.ValidationErrors
+	if form.Unit != "" {
+		id, err := uuid.Parse(form.Unit)
+		if err != nil {
+			errs.Add(domain.Invalid("production_unit", "user.unit", "Choose one of the organisation's production units."))
+		} else {
+			u.ProductionUnitID = &id
+		}
+	}
+	if form.CPR != "" {
+		u.BirthDate = time.Time{} // taken from the new CPR
+	} else if !cur.HasCPR && form.BirthDate != "" {
+		d, err := time.Parse(time.DateOnly, form.BirthDate)
+		if err != nil {
+			errs.Add(domain.Invalid("birth_date", "user.birth_date_format", "Write the date of birth as YYYY-MM-DD, e.g. 1985-04-23."))
+		} else {
+			u.BirthDate = d
+		}
+	}
+	// Moving the user to another unit needs the right to that unit too.
+	if !p.authorize(c, act, authz.ActionUserUpdate, userResource(&u), authz.Context{}) {
+		return
+	}
+	err = errs.Err()
+	if err == nil {
+		err = p.Administration.UpdateUser(c.Request.Context(), p.actorOf(c, act), &u)
+	}
+	if err != nil {
+		if domain.ErrorKey(err) == "stale" {
+			// Someone else saved first: their data, and the conflict.
+			p.userProblem(c, act, cur.ID, err)
+			return
+		}
+		if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ECONFLICT || fieldOf(err) != "" {
+			status := StatusOf(err)
+			if status == http.StatusNotFound {
+				status = http.StatusBadRequest
+			}
+			p.renderUserForm(c, act, cur, status, form, fieldErrors(lang, err))
+			return
+		}
+		p.notFound(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, UsersPath+"/"+cur.ID.String()+"?done=users.done.updated")
 }

@@ -339,3 +339,54 @@ func TestAdministratorRoleRequests(t *testing.T) {
 		t.Errorf("second decision: %d, want 409", resp.StatusCode)
 	}
 }
+
+func TestEditUserWithOptimisticLocking(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	ctx := context.Background()
+	org, admin := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	if err := p.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: org.ID, UserID: admin.ID, Role: domain.RoleUserAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	lars := p.plainUser(org, "demo-lars")
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-jonas", "code_app").Body.Close()
+	doc := page(t, get(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/edit"))
+	if v, _ := doc.Find(`[data-testid="field-email"]`).Attr("value"); v != "demo-lars@example.dk" {
+		t.Fatalf("edit form email %q", v)
+	}
+	form := url.Values{"first_name": {"Lars Peter"}, "last_name": {"Vinther"}, "email": {"lars@nordlys.example.dk"},
+		"anonymous": {"yes"}, "version": {strconv.Itoa(lars.Version)}}
+	doc = page(t, post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/edit", form))
+	if text(doc, "user-heading") != "Lars Peter Vinther" || text(doc, "anonymous") == "" || text(doc, "notice") == "" {
+		t.Fatalf("after editing: %q %q", text(doc, "user-heading"), text(doc, "anonymous"))
+	}
+	// The same form again carries the old version: a conflict showing the current data.
+	resp := post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/edit", form)
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(text(doc, "problem"), "En anden har ændret") || text(doc, "user-heading") != "Lars Peter Vinther" {
+		t.Errorf("stale edit: %d %q", resp.StatusCode, text(doc, "problem"))
+	}
+	// Anonymity is reversible.
+	cur, _ := p.users.FindUserByID(ctx, org.ID, lars.ID)
+	form.Set("version", strconv.Itoa(cur.Version))
+	form.Del("anonymous")
+	doc = page(t, post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/edit", form))
+	if text(doc, "anonymous") != "" {
+		t.Error("anonymity could not be turned off")
+	}
+	// Another user's email is a field error.
+	cur, _ = p.users.FindUserByID(ctx, org.ID, lars.ID)
+	form.Set("version", strconv.Itoa(cur.Version))
+	form.Set("email", "DEMO-JONAS@example.dk")
+	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/edit", form)
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusConflict || text(doc, "error-email") == "" {
+		t.Errorf("duplicate email on edit: %d %q", resp.StatusCode, text(doc, "error-summary"))
+	}
+	var before, after string
+	if err := p.db.SQL().QueryRow(`SELECT details->'before'->>'first_name', details->'after'->>'first_name' FROM audit_events
+		WHERE org_id = $1 AND action = 'user.updated' ORDER BY seq LIMIT 1`, org.ID).Scan(&before, &after); err != nil || before != "Lars" || after != "Lars Peter" {
+		t.Errorf("update audit: %q → %q, %v", before, after, err)
+	}
+}
