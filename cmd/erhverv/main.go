@@ -285,6 +285,7 @@ func portalOptions(cfg *config.Config, log *slog.Logger, db *postgres.DB, protec
 		Levels: map[portal.Purpose]login.Level{},
 	}
 	opts.Administration = postgres.NewAdministration(db, opts.Onboarding, base+portal.OverviewPath)
+	opts.Groups = postgres.NewGroupService(db)
 	for purpose, name := range map[portal.Purpose]string{
 		portal.PurposeAdmin: cfg.Broker.MinLevelAdmin, portal.PurposeConnect: cfg.Broker.MinLevelConnect,
 		portal.PurposeActivate: cfg.Broker.MinLevelActivate,

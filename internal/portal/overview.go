@@ -69,6 +69,7 @@ func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.
 	// The menu shows what the policy allows this identity to open.
 	for _, item := range []struct{ key, href, action string }{
 		{"nav.users", UsersPath, authz.ActionUserRead},
+		{"nav.groups", GroupsPath, authz.ActionGroupRead},
 		{"nav.organisation", OrganisationPath, authz.ActionOrgRead},
 		{"nav.audit", AuditPath, authz.ActionAuditRead},
 	} {

@@ -51,6 +51,7 @@ type Options struct {
 	Onboarding *postgres.Onboarding
 	// Administration makes the audited user and role changes.
 	Administration *postgres.Administration
+	Groups         *postgres.GroupService
 	Audit      *postgres.AuditLog
 	Authz      *authz.Engine
 	Register   cvr.Register // nil: connecting an organisation is unavailable
@@ -69,7 +70,7 @@ func New(opts Options) (*Portal, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sessions != nil && (opts.Orgs == nil || opts.Users == nil || opts.Roles == nil || opts.Audit == nil ||
-		opts.PII == nil || opts.Onboarding == nil || opts.Authz == nil || opts.Administration == nil) {
+		opts.PII == nil || opts.Onboarding == nil || opts.Authz == nil || opts.Administration == nil || opts.Groups == nil) {
 		return nil, errors.New("portal: sessions need the organisation, user, role, audit, PII, onboarding and authorization services")
 	}
 	return &Portal{Options: opts, secureCookies: opts.SecureCookies, log: opts.Logger}, nil
@@ -92,6 +93,7 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountOrganisation(g)
 		p.mountAudit(g)
 		p.mountRequests(g)
+		p.mountGroups(g)
 	} else {
 		g.GET(web.LoginPath, p.loginUnavailable)
 	}

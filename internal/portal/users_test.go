@@ -390,3 +390,77 @@ func TestEditUserWithOptimisticLocking(t *testing.T) {
 		t.Errorf("update audit: %q → %q, %v", before, after, err)
 	}
 }
+
+func TestUserGroupsWithMembersOfOtherOrganisations(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	org, _ := p.employ("demo-mette", "91234564", "Nordlys Rådgivning ApS")
+	lars := p.plainUser(org, "demo-lars")
+	havbryg, _ := p.employ("demo-henrik", "95001238", "Havbryg Revision I/S")
+	anders := p.plainUser(havbryg, "demo-anders")
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-mette", "code_app").Body.Close()
+
+	resp := post(t, hc, p.url+portal.GroupsPath, url.Values{"name": {""}})
+	doc := page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || text(doc, "error-name") == "" {
+		t.Fatalf("group without a name: %d", resp.StatusCode)
+	}
+	resp = post(t, hc, p.url+portal.GroupsPath, url.Values{"name": {"Løn"}, "description": {"<i>Lønbogholderiet</i>"}})
+	doc = page(t, resp)
+	groupPath := resp.Request.URL.Path
+	if text(doc, "group-heading") != "Løn" || doc.Find("main i").Length() != 0 {
+		t.Fatalf("after creating: %q (markup rendered: %d)", text(doc, "group-heading"), doc.Find("main i").Length())
+	}
+	for _, m := range []url.Values{
+		{"cvr": {"91234564"}, "email": {lars.Email}},
+		{"cvr": {"95001238"}, "email": {anders.Email}},
+	} {
+		doc = page(t, post(t, hc, p.url+groupPath+"/members", m))
+		if text(doc, "notice") == "" {
+			t.Fatalf("adding %v: %q", m, text(doc, "error-summary"))
+		}
+	}
+	if doc.Find(`[data-testid="member-`+anders.ID.String()+`"] .badge`).Length() != 1 {
+		t.Error("the member from Havbryg is not marked as from another organisation")
+	}
+	for _, bad := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"cvr": {"12345678"}, "email": {"x@y.dk"}}, "cvr"},
+		{url.Values{"cvr": {"95001238"}, "email": {"nobody@havbryg.example.dk"}}, "email"},
+		{url.Values{"cvr": {"91234564"}, "email": {lars.Email}}, "email"},
+	} {
+		resp = post(t, hc, p.url+groupPath+"/members", bad.form)
+		doc = page(t, resp)
+		if resp.StatusCode < 400 || text(doc, "error-"+bad.field) == "" {
+			t.Errorf("adding %v: %d, want an error on %s", bad.form, resp.StatusCode, bad.field)
+		}
+	}
+	// Delete asks first.
+	doc = page(t, post(t, hc, p.url+groupPath+"/delete", nil))
+	if doc.Find(`[data-testid="confirm-delete"]`).Length() != 1 {
+		t.Fatal("delete did not ask for confirmation")
+	}
+	resp = post(t, hc, p.url+groupPath+"/delete", url.Values{"confirm": {"yes"}})
+	doc = page(t, resp)
+	if resp.Request.URL.Path != portal.GroupsPath || text(doc, "groups-none") == "" {
+		t.Errorf("after deleting: %s %q", resp.Request.URL.Path, doc.Find("main").Text())
+	}
+	var actions string
+	if err := p.db.SQL().QueryRow(`SELECT string_agg(action, ',' ORDER BY seq) FROM audit_events WHERE org_id = $1 AND action LIKE 'group.%'`, org.ID).
+		Scan(&actions); err != nil || actions != "group.created,group.member_added,group.member_added,group.deleted" {
+		t.Errorf("group audit: %q %v", actions, err)
+	}
+
+	// An employee without roles cannot see or change groups.
+	lhc := browser(t)
+	p.loginAs(lhc, "/login", "demo-lars", "code_app").Body.Close()
+	for _, r := range []*http.Response{get(t, lhc, p.url+portal.GroupsPath), post(t, lhc, p.url+portal.GroupsPath, url.Values{"name": {"Hack"}})} {
+		r.Body.Close()
+		if r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s by an employee: %d, want 403", r.Request.Method, r.Request.URL.Path, r.StatusCode)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package portal
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/erhverv/erhverv/internal/authz"
+	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/web"
+	"github.com/erhverv/erhverv/web/pages"
+)
+
+// GroupsPath lists the organisation's user groups.
+const GroupsPath = "/portal/groups"
+
+func (p *Portal) mountGroups(g *gin.RouterGroup) {
+	g.GET(GroupsPath, p.groupsList)
+	g.POST(GroupsPath, p.groupCreate)
+	g.GET(GroupsPath+"/:id", p.groupDetail)
+	g.POST(GroupsPath+"/:id", p.groupUpdate)
+	g.POST(GroupsPath+"/:id/delete", p.groupDelete)
+	g.POST(GroupsPath+"/:id/members", p.groupAddMember)
+	g.POST(GroupsPath+"/:id/members/:member/remove", p.groupRemoveMember)
+}
+
+func groupResource(g *domain.Group) authz.Resource {
+	r := authz.Resource{Type: "group", ID: g.ID.String(), OrgID: g.OrgID.String()}
+	if g.ProductionUnitID != nil {
+		r.UnitID = g.ProductionUnitID.String()
+	}
+	return r
+}
+
+// groupFromForm reads the name, description and unit restriction.
+func groupFromForm(c *gin.Context, g *domain.Group) (pages.GroupFormValues, error) {
+	form := pages.GroupFormValues{Name: strings.TrimSpace(c.PostForm("name")), Description: strings.TrimSpace(c.PostForm("description")),
+		Unit: c.PostForm("production_unit")}
+	g.Name, g.Description, g.ProductionUnitID = form.Name, form.Description, nil
+	if form.Unit != "" {
+		id, err := uuid.Parse(form.Unit)
+		if err != nil {
+			return form, domain.Invalid("production_unit", "user.unit", "Choose one of the organisation's production units.")
+		}
+		g.ProductionUnitID = &id
+	}
+	return form, nil
+}
+
+func (p *Portal) groupsList(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok || !p.authorize(c, act, authz.ActionGroupRead, authz.Resource{Type: "group"}, authz.Context{}) {
+		return
+	}
+	p.renderGroups(c, act, http.StatusOK, pages.GroupFormValues{}, nil)
+}
+
+func (p *Portal) renderGroups(c *gin.Context, act actor, status int, form pages.GroupFormValues, errs []pages.FieldError) {
+	lang := p.lang(c)
+	groups, err := p.Groups.ListGroups(c.Request.Context(), act.Org.ID)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	units, err := p.unitChoices(c, act)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	v := pages.GroupsView{Frame: p.frame(c, act, web.T(lang, "groups.title"), GroupsPath), Units: units, Form: form, Errors: errs,
+		CanCreate: p.may(c, act, authz.ActionGroupCreate, authz.Resource{Type: "group"})}
+	for _, g := range groups {
+		v.Groups = append(v.Groups, pages.GroupLine{ID: g.ID.String(), Name: g.Name, Description: g.Description})
+	}
+	render(c, status, pages.Groups(v))
+}
+
+func (p *Portal) groupCreate(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	g := &domain.Group{OrgID: act.Org.ID}
+	form, err := groupFromForm(c, g)
+	if !p.authorize(c, act, authz.ActionGroupCreate, groupResource(g), authz.Context{}) {
+		return
+	}
+	if err == nil {
+		err = p.Administration.CreateGroup(c.Request.Context(), p.actorOf(c, act), g)
+	}
+	if err != nil {
+		if fieldOf(err) != "" || domain.ErrorCode(err) == domain.EINVALID {
+			p.renderGroups(c, act, badRequestOr(err), form, fieldErrors(p.lang(c), err))
+			return
+		}
+		p.internalError(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, GroupsPath+"/"+g.ID.String()+"?done=groups.done.created")
+}
+
+// badRequestOr is the status for a form error: 400, or the error's own
+// 409 (a name in use); a unit of another organisation is the form's fault.
+func badRequestOr(err error) int {
+	if s := StatusOf(err); s == http.StatusConflict {
+		return s
+	}
+	return http.StatusBadRequest
+}
+
+func (p *Portal) loadGroup(c *gin.Context, act actor) (*domain.Group, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		p.renderError(c, http.StatusNotFound)
+		return nil, false
+	}
+	g, err := p.Groups.FindGroupByID(c.Request.Context(), act.Org.ID, id)
+	if err != nil {
+		p.notFound(c, err)
+		return nil, false
+	}
+	return g, true
+}
+
+func (p *Portal) groupDetail(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	g, ok := p.loadGroup(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionGroupRead, groupResource(g), authz.Context{}) {
+		return
+	}
+	form := pages.GroupFormValues{Name: g.Name, Description: g.Description}
+	if g.ProductionUnitID != nil {
+		form.Unit = g.ProductionUnitID.String()
+	}
+	p.renderGroup(c, act, g, http.StatusOK, form, nil, pages.MemberFormValues{CVR: act.Org.CVR}, nil)
+}
+
+func (p *Portal) renderGroup(c *gin.Context, act actor, g *domain.Group, status int, form pages.GroupFormValues, errs []pages.FieldError,
+	member pages.MemberFormValues, memberErrs []pages.FieldError) {
+	lang := p.lang(c)
+	members, err := p.Administration.ListGroupMemberViews(c.Request.Context(), act.Org.ID, g.ID)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	units, err := p.unitChoices(c, act)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	res := groupResource(g)
+	v := pages.GroupView{Frame: p.frame(c, act, g.Name, GroupsPath), ID: g.ID.String(), Name: g.Name, Description: g.Description,
+		Units: units, Form: form, Errors: errs, Member: member, MemberErrors: memberErrs,
+		CanEdit:          p.may(c, act, authz.ActionGroupUpdate, res),
+		CanDelete:        p.may(c, act, authz.ActionGroupDelete, res),
+		CanManageMembers: p.may(c, act, authz.ActionGroupMembersManage, res),
+		ConfirmDelete:    c.Query("confirm") == "delete"}
+	if done := c.Query("done"); strings.HasPrefix(done, "groups.done.") && web.T(lang, done) != done {
+		v.Notice = web.T(lang, done)
+	}
+	for _, m := range members {
+		v.Members = append(v.Members, pages.MemberLine{ID: m.ID.String(), UserID: m.UserID.String(), Name: m.Name, Email: m.Email,
+			Org: m.OrgName + " (" + m.OrgCVR + ")", External: m.External})
+	}
+	render(c, status, pages.Group(v))
+}
+
+func (p *Portal) groupUpdate(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	g, ok := p.loadGroup(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionGroupUpdate, groupResource(g), authz.Context{}) {
+		return
+	}
+	updated := *g
+	form, err := groupFromForm(c, &updated)
+	if !p.authorize(c, act, authz.ActionGroupUpdate, groupResource(&updated), authz.Context{}) {
+		return
+	}
+	if err == nil {
+		err = p.Administration.UpdateGroup(c.Request.Context(), p.actorOf(c, act), &updated)
+	}
+	if err != nil {
+		if fieldOf(err) != "" || domain.ErrorCode(err) == domain.EINVALID {
+			p.renderGroup(c, act, g, badRequestOr(err), form, fieldErrors(p.lang(c), err), pages.MemberFormValues{CVR: act.Org.CVR}, nil)
+			return
+		}
+		p.notFound(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, GroupsPath+"/"+g.ID.String()+"?done=groups.done.updated")
+}
+
+func (p *Portal) groupDelete(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	g, ok := p.loadGroup(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionGroupDelete, groupResource(g), authz.Context{}) {
+		return
+	}
+	if c.PostForm("confirm") != "yes" {
+		c.Redirect(http.StatusSeeOther, GroupsPath+"/"+g.ID.String()+"?confirm=delete")
+		return
+	}
+	if err := p.Administration.DeleteGroup(c.Request.Context(), p.actorOf(c, act), act.Org.ID, g.ID); err != nil {
+		p.notFound(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, GroupsPath)
+}
+
+func (p *Portal) groupAddMember(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	g, ok := p.loadGroup(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionGroupMembersManage, groupResource(g), authz.Context{}) {
+		return
+	}
+	member := pages.MemberFormValues{CVR: domain.NormalizeDigits(c.PostForm("cvr")), Email: strings.TrimSpace(c.PostForm("email"))}
+	err := p.Administration.AddGroupMemberByEmail(c.Request.Context(), p.actorOf(c, act), act.Org.ID, g.ID, member.CVR, member.Email)
+	if err != nil {
+		if fieldOf(err) != "" {
+			form := pages.GroupFormValues{Name: g.Name, Description: g.Description}
+			p.renderGroup(c, act, g, badRequestOr(err), form, nil, member, fieldErrors(p.lang(c), err))
+			return
+		}
+		p.notFound(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, GroupsPath+"/"+g.ID.String()+"?done=groups.done.member_added")
+}
+
+func (p *Portal) groupRemoveMember(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	g, ok := p.loadGroup(c, act)
+	if !ok || !p.authorize(c, act, authz.ActionGroupMembersManage, groupResource(g), authz.Context{}) {
+		return
+	}
+	mid, err := uuid.Parse(c.Param("member"))
+	if err != nil {
+		p.renderError(c, http.StatusNotFound)
+		return
+	}
+	if err := p.Administration.RemoveGroupMember(c.Request.Context(), p.actorOf(c, act), act.Org.ID, g.ID, mid); err != nil {
+		p.notFound(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, GroupsPath+"/"+g.ID.String()+"?done=groups.done.member_removed")
+}

@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/erhverv/erhverv/internal/domain"
+)
+
+var errGroupNotFound = &domain.Error{Code: domain.ENOTFOUND, Key: "group.not_found", Message: "The group does not exist."}
+
+// groupDetails is a group as the audit log records it.
+func groupDetails(g *domain.Group) map[string]any {
+	return map[string]any{"name": g.Name, "description": g.Description, "production_unit_id": uuidString(g.ProductionUnitID),
+		"se_number_id": uuidString(g.SENumberID)}
+}
+
+// CreateGroup stores a user group and audits it.
+func (a *Administration) CreateGroup(ctx context.Context, actor Actor, g *domain.Group) error {
+	g.Name, g.Description = strings.TrimSpace(g.Name), strings.TrimSpace(g.Description)
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		row := &groupRow{OrgID: g.OrgID, Name: g.Name, Description: g.Description, ProductionUnitID: g.ProductionUnitID, SeNumberID: g.SENumberID}
+		if err := tx.Create(row).Error; err != nil {
+			return pgError("create group", err)
+		}
+		*g = *row.toDomain()
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(g.OrgID, "group.created", "group", g.ID.String(), map[string]any{"after": groupDetails(g)}))
+	})
+}
+
+// UpdateGroup changes a group's name, description and restriction.
+func (a *Administration) UpdateGroup(ctx context.Context, actor Actor, g *domain.Group) error {
+	g.Name, g.Description = strings.TrimSpace(g.Name), strings.TrimSpace(g.Description)
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		var old groupRow
+		if err := tx.Clauses(forUpdate).Take(&old, "org_id = ? AND id = ?", g.OrgID, g.ID).Error; err != nil {
+			return notFoundOr(err, errGroupNotFound, "find group")
+		}
+		if err := tx.Model(&groupRow{}).Where("id = ?", g.ID).Updates(map[string]any{"name": g.Name, "description": g.Description,
+			"production_unit_id": g.ProductionUnitID, "se_number_id": g.SENumberID}).Error; err != nil {
+			return pgError("update group", err)
+		}
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(g.OrgID, "group.updated", "group", g.ID.String(),
+			map[string]any{"before": groupDetails(old.toDomain()), "after": groupDetails(g)}))
+	})
+}
+
+// DeleteGroup deletes a group with its memberships and audits it.
+func (a *Administration) DeleteGroup(ctx context.Context, actor Actor, orgID, id uuid.UUID) error {
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		var old groupRow
+		if err := tx.Clauses(forUpdate).Take(&old, "org_id = ? AND id = ?", orgID, id).Error; err != nil {
+			return notFoundOr(err, errGroupNotFound, "find group")
+		}
+		var members int64
+		if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", id).Count(&members).Error; err != nil {
+			return pgError("count members", err)
+		}
+		if err := tx.Delete(&groupRow{}, "id = ?", id).Error; err != nil {
+			return pgError("delete group", err)
+		}
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "group.deleted", "group", id.String(),
+			map[string]any{"before": groupDetails(old.toDomain()), "members": members}))
+	})
+}
+
+// AddGroupMemberByEmail adds the user with this email in the organisation
+// with this CVR number (the group's own, or another) to the group.
+func (a *Administration) AddGroupMemberByEmail(ctx context.Context, actor Actor, orgID, groupID uuid.UUID, cvr, email string) error {
+	var errs domain.ValidationErrors
+	errs.Add(domain.ValidateCVR("cvr", cvr))
+	errs.Add(domain.ValidateEmail("email", email))
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		var g groupRow
+		if err := tx.Take(&g, "org_id = ? AND id = ?", orgID, groupID).Error; err != nil {
+			return notFoundOr(err, errGroupNotFound, "find group")
+		}
+		var org organisationRow
+		if err := tx.Take(&org, "cvr = ? AND status = ?", cvr, domain.OrgActive).Error; err != nil {
+			return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Field: "cvr", Key: "group.member_org",
+				Message: "No connected organisation has this CVR number."}, "find member organisation")
+		}
+		var u userRow
+		if err := tx.Take(&u, "org_id = ? AND lower(email) = lower(?) AND status IN ?", org.ID, email,
+			[]string{domain.UserActive, domain.UserPending}).Error; err != nil {
+			// The same answer whether or not the person exists there: another
+			// organisation's user list is not to be probed from here.
+			return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Field: "email", Key: "group.member_user",
+				Message: "The organisation has no active user with this email."}, "find member")
+		}
+		m := &groupMemberRow{OrgID: orgID, GroupID: groupID, UserID: u.ID, MemberOrgID: org.ID, AddedBy: &actor.UserID}
+		if err := tx.Create(m).Error; err != nil {
+			if domain.ErrorCode(pgError("", err)) == domain.ECONFLICT {
+				return &domain.Error{Code: domain.ECONFLICT, Field: "email", Key: "group.member_exists", Message: "The user is already a member."}
+			}
+			return pgError("add member", err)
+		}
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "group.member_added", "group", groupID.String(),
+			map[string]any{"user_id": u.ID, "member_org_cvr": org.CVR}))
+	})
+}
+
+// RemoveGroupMember removes a membership and audits it.
+func (a *Administration) RemoveGroupMember(ctx context.Context, actor Actor, orgID, groupID, memberID uuid.UUID) error {
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		var m groupMemberRow
+		if err := tx.Take(&m, "org_id = ? AND group_id = ? AND id = ?", orgID, groupID, memberID).Error; err != nil {
+			return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Key: "group.member_not_found", Message: "The membership does not exist."}, "find member")
+		}
+		if err := tx.Delete(&groupMemberRow{}, "id = ?", memberID).Error; err != nil {
+			return pgError("remove member", err)
+		}
+		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "group.member_removed", "group", groupID.String(),
+			map[string]any{"user_id": m.UserID}))
+	})
+}
+
+// GroupMemberView is a member as the group page shows it.
+type GroupMemberView struct {
+	ID       uuid.UUID
+	UserID   uuid.UUID
+	Name     string
+	Email    string
+	OrgName  string
+	OrgCVR   string
+	External bool
+}
+
+// ListGroupMemberViews lists a group's members with their names and
+// organisations.
+func (a *Administration) ListGroupMemberViews(ctx context.Context, orgID, groupID uuid.UUID) ([]GroupMemberView, error) {
+	var rows []struct {
+		ID, UserID, MemberOrgID    uuid.UUID
+		FirstName, LastName, Email string
+		OrgName, Cvr               string
+	}
+	err := a.db.gorm.WithContext(ctx).Table("group_members m").
+		Select("m.id, m.user_id, m.member_org_id, u.first_name, u.last_name, u.email, o.name AS org_name, o.cvr").
+		Joins("JOIN users u ON u.id = m.user_id").Joins("JOIN organisations o ON o.id = m.member_org_id").
+		Where("m.org_id = ? AND m.group_id = ? AND u.status <> ?", orgID, groupID, domain.UserDeleted).
+		Order("u.last_name, u.first_name").Scan(&rows).Error
+	if err != nil {
+		return nil, pgError("list members", err)
+	}
+	out := make([]GroupMemberView, len(rows))
+	for i, r := range rows {
+		out[i] = GroupMemberView{ID: r.ID, UserID: r.UserID, Name: strings.TrimSpace(r.FirstName + " " + r.LastName), Email: r.Email,
+			OrgName: r.OrgName, OrgCVR: r.Cvr, External: r.MemberOrgID != orgID}
+	}
+	return out, nil
+}
