@@ -6,6 +6,9 @@ import "maps"
 // the language switch.
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
+		"users.sort":                   "Sortering",
+		"users.sort.name":              "Navn A-Å",
+		"users.sort.name_desc":         "Navn Å-A",
 		"nav.groups":                   "Grupper",
 		"groups.title":                 "Brugergrupper",
 		"groups.heading":               "Brugergrupper",
@@ -104,6 +107,9 @@ func init() {
 		"err.request.own":              "Ingen kan afgøre deres egen anmodning.",
 	})
 	maps.Copy(messages[LangEnglish], map[string]string{
+		"users.sort":                   "Sort",
+		"users.sort.name":              "Name A-Z",
+		"users.sort.name_desc":         "Name Z-A",
 		"nav.groups":                   "Groups",
 		"groups.title":                 "User groups",
 		"groups.heading":               "User groups",

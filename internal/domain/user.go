@@ -98,8 +98,15 @@ type UserFilter struct {
 	OrgID  uuid.UUID
 	Query  string // name, email or UUID
 	Status string
-	After  *UserCursor
-	Limit  int
+	// UnitID, Role and GroupID narrow the list to a production unit's
+	// users, holders of an administrator role, and a group's members.
+	UnitID  *uuid.UUID
+	Role    string
+	GroupID *uuid.UUID
+	// Descending sorts by name from Z to A.
+	Descending bool
+	After      *UserCursor
+	Limit      int
 }
 
 // UserCursor is the position after which the next page of users starts.

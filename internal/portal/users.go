@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,27 @@ func (p *Portal) usersList(c *gin.Context) {
 		p.renderError(c, http.StatusBadRequest)
 		return
 	}
+	for _, id := range []struct {
+		param string
+		into  **uuid.UUID
+	}{{"unit", &f.UnitID}, {"group", &f.GroupID}} {
+		if v := c.Query(id.param); v != "" {
+			u, err := uuid.Parse(v)
+			if err != nil {
+				p.renderError(c, http.StatusBadRequest)
+				return
+			}
+			*id.into = &u
+		}
+	}
+	if role := c.Query("role"); role != "" {
+		if !slices.Contains(domain.AdminRoles, role) {
+			p.renderError(c, http.StatusBadRequest)
+			return
+		}
+		f.Role = role
+	}
+	f.Descending = c.Query("sort") == "name_desc"
 	if after := c.Query("after"); after != "" {
 		cur, err := decodeCursor(after)
 		if err != nil {
@@ -77,7 +99,23 @@ func (p *Portal) usersList(c *gin.Context) {
 		return
 	}
 	v := pages.UsersView{Frame: p.frame(c, act, web.T(lang, "users.title"), UsersPath), Query: f.Query, Status: f.Status,
+		Unit: c.Query("unit"), Role: f.Role, Group: c.Query("group"), Descending: f.Descending,
 		CanCreate: p.may(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"})}
+	if v.Units, err = p.unitChoices(c, act); err != nil {
+		p.internalError(c, err)
+		return
+	}
+	groups, err := p.Groups.ListGroups(c.Request.Context(), act.Org.ID)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	for _, g := range groups {
+		v.Groups = append(v.Groups, pages.Choice{Value: g.ID.String(), Label: g.Name})
+	}
+	for _, role := range domain.AdminRoles {
+		v.Roles = append(v.Roles, pages.Choice{Value: role, Label: web.T(lang, "role."+role)})
+	}
 	for _, u := range users {
 		v.Rows = append(v.Rows, pages.UserRow{ID: u.ID.String(), Name: displayName(lang, u), Email: u.Email, Status: u.Status,
 			StatusLabel: web.T(lang, "status."+u.Status)})

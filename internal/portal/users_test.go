@@ -2,6 +2,9 @@ package portal_test
 
 import (
 	"context"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/google/uuid"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/portal"
+	"github.com/erhverv/erhverv/internal/postgres"
 )
 
 // plainUser is an active employee without administrator roles, linked to
@@ -463,4 +467,64 @@ func TestUserGroupsWithMembersOfOtherOrganisations(t *testing.T) {
 			t.Errorf("%s %s by an employee: %d, want 403", r.Request.Method, r.Request.URL.Path, r.StatusCode)
 		}
 	}
+}
+
+func TestUsersListFiltersAndSorts(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	ctx := context.Background()
+	org, admin := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	unit := &domain.ProductionUnit{OrgID: org.ID, PNumber: "1012345672", Name: "Aarhus"}
+	if err := p.orgs.CreateProductionUnit(ctx, unit); err != nil {
+		t.Fatal(err)
+	}
+	lars := p.plainUser(org, "demo-lars")
+	sofie := p.plainUser(org, "demo-sofie")
+	sofie.ProductionUnitID = &unit.ID
+	if err := p.users.UpdateUser(ctx, sofie); err != nil {
+		t.Fatal(err)
+	}
+	g := &domain.Group{OrgID: org.ID, Name: "Løn"}
+	if err := postgres.NewGroupService(p.db).CreateGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.NewGroupService(p.db).AddGroupMember(ctx, &domain.GroupMember{OrgID: org.ID, GroupID: g.ID, UserID: lars.ID, MemberOrgID: org.ID}); err != nil {
+		t.Fatal(err)
+	}
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-jonas", "code_app").Body.Close()
+	names := func(query string) []string {
+		t.Helper()
+		resp := get(t, hc, p.url+portal.UsersPath+query)
+		doc := page(t, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", query, resp.StatusCode)
+		}
+		var out []string
+		doc.Find(`[data-testid="users-table"] tbody tr td:first-child`).Each(func(_ int, s *goquery.Selection) {
+			out = append(out, strings.TrimSpace(s.Text()))
+		})
+		return out
+	}
+	for query, want := range map[string]string{
+		"":                           "Jonas Berg,Sofie Dam,Lars Vinther",
+		"?sort=name_desc":            "Lars Vinther,Sofie Dam,Jonas Berg",
+		"?unit=" + unit.ID.String():  "Sofie Dam",
+		"?role=org_admin":            "Jonas Berg",
+		"?role=rights_admin":         "",
+		"?group=" + g.ID.String():    "Lars Vinther",
+		"?group=" + uuid.NewString(): "",
+	} {
+		if got := strings.Join(names(query), ","); got != want {
+			t.Errorf("users%s: %q, want %q", query, got, want)
+		}
+	}
+	for _, bad := range []string{"?role=king", "?unit=nope", "?status=zombie"} {
+		resp := get(t, hc, p.url+portal.UsersPath+bad)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("users%s: %d, want 400", bad, resp.StatusCode)
+		}
+	}
+	_ = admin
 }

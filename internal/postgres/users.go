@@ -157,11 +157,24 @@ func (s *UserService) FindUsers(ctx context.Context, f domain.UserFilter) ([]*do
 	} else {
 		q = q.Where("status <> ?", domain.UserDeleted)
 	}
+	if f.UnitID != nil {
+		q = q.Where("production_unit_id = ?", *f.UnitID)
+	}
+	if f.Role != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM admin_roles r WHERE r.user_id = users.id AND r.org_id = ? AND r.role = ?)", f.OrgID, f.Role)
+	}
+	if f.GroupID != nil {
+		q = q.Where("EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = users.id AND m.org_id = ? AND m.group_id = ?)", f.OrgID, *f.GroupID)
+	}
+	order, cmp := "last_name, first_name, id", ">"
+	if f.Descending {
+		order, cmp = "last_name DESC, first_name DESC, id DESC", "<"
+	}
 	if f.After != nil {
-		q = q.Where("(last_name, first_name, id) > (?, ?, ?)", f.After.LastName, f.After.FirstName, f.After.ID)
+		q = q.Where("(last_name, first_name, id) "+cmp+" (?, ?, ?)", f.After.LastName, f.After.FirstName, f.After.ID)
 	}
 	var rows []userRow
-	if err := q.Order("last_name, first_name, id").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if err := q.Order(order).Limit(limit + 1).Find(&rows).Error; err != nil {
 		return nil, false, pgError("find users", err)
 	}
 	more := len(rows) > limit
