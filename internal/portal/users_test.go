@@ -2,14 +2,14 @@ package portal_test
 
 import (
 	"context"
-
-	"github.com/PuerkitoBio/goquery"
-	"github.com/google/uuid"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/google/uuid"
 
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/portal"
