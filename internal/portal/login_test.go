@@ -112,8 +112,8 @@ func newPlatformWithLevels(t testing.TB, profile string, activate login.Level) *
 			portal.PurposeActivate: activate},
 		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
 		Onboarding: onboarding, Administration: postgres.NewAdministration(db, onboarding, base+portal.OverviewPath),
-		Groups:         postgres.NewGroupService(db),
-		Audit:      postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
+		Groups: postgres.NewGroupService(db),
+		Audit:  postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
 	})
 	if err != nil {
 		t.Fatal(err)

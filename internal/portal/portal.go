@@ -52,9 +52,9 @@ type Options struct {
 	// Administration makes the audited user and role changes.
 	Administration *postgres.Administration
 	Groups         *postgres.GroupService
-	Audit      *postgres.AuditLog
-	Authz      *authz.Engine
-	Register   cvr.Register // nil: connecting an organisation is unavailable
+	Audit          *postgres.AuditLog
+	Authz          *authz.Engine
+	Register       cvr.Register // nil: connecting an organisation is unavailable
 }
 
 // Portal mounts the portal's routes.
