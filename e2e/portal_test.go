@@ -90,6 +90,29 @@ func TestAdministratorsManageUsersAndTheAuditLogShowsIt(t *testing.T) {
 		t.Errorf("Lars's status after deactivating: %q", got)
 	}
 
+	// Sofie asks to become user administrator; Jonas, a mere user
+	// administrator, may not decide it, and the page says why.
+	sofie := browser(t)
+	run(t, sofie, chromedp.Navigate(s.URL+"/login"))
+	mitIDLogin(t, sofie, "demo-sofie", "overview-heading")
+	if err := chromedp.Do(sofie,
+		chromedp.SetValue(sel("field-request-role"), "user_admin"),
+		chromedp.SendKeys(sel("field-reason"), "Jeg skal hjælpe med at oprette brugere i Aarhus"),
+		chromedp.Click(sel("request-submit")),
+		chromedp.WaitVisible(sel("requested")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(jonas,
+		chromedp.Navigate(s.URL+"/portal/requests"),
+		chromedp.WaitVisible("h1"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(t, jonas, chromedp.Text("main")); !strings.Contains(got, "En brugeradministrator kan ikke godkende") {
+		t.Errorf("requests page for a user administrator: %q", got)
+	}
+
 	// Mette, organisation administrator, makes Ida user administrator.
 	mette := browser(t)
 	run(t, mette, chromedp.Navigate(s.URL+"/login"))
