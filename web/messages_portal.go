@@ -6,6 +6,7 @@ import "maps"
 // the language switch.
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
+		"overview.activity":            "Det har du gjort for nylig",
 		"users.sort":                   "Sortering",
 		"users.sort.name":              "Navn A-Å",
 		"users.sort.name_desc":         "Navn Å-A",
@@ -107,6 +108,7 @@ func init() {
 		"err.request.own":              "Ingen kan afgøre deres egen anmodning.",
 	})
 	maps.Copy(messages[LangEnglish], map[string]string{
+		"overview.activity":            "What you did lately",
 		"users.sort":                   "Sort",
 		"users.sort.name":              "Name A-Z",
 		"users.sort.name_desc":         "Name Z-A",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/layout"
@@ -145,6 +146,16 @@ func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form page
 		for _, role := range domain.AdminRoles {
 			form.Roles = append(form.Roles, pages.Choice{Value: role, Label: web.T(lang, "role."+role)})
 		}
+	}
+	// What I did lately (my page's activity).
+	mine, _, err := p.Audit.ListAuditEvents(c.Request.Context(), postgres.AuditFilter{OrgID: act.Org.ID, Actor: act.User.ID.String(), Limit: 10})
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	for _, e := range mine {
+		v.Activity = append(v.Activity, pages.ActivityLine{When: e.OccurredAt.In(danishTime).Format("02-01-2006 15:04"),
+			What: textOr(lang, "audit.action."+e.Action, e.Action)})
 	}
 	v.RequestForm = form
 	v.Requested = c.Query("requested") == "1"

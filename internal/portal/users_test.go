@@ -155,6 +155,9 @@ func TestUserAdministration(t *testing.T) {
 
 	// The dashboard counts them.
 	doc = page(t, get(t, hc, p.url+portal.OverviewPath))
+	if got := text(doc, "my-activity"); !strings.Contains(got, "Bruger slettet") || !strings.Contains(got, "Bruger oprettet") {
+		t.Errorf("my activity: %q, want what I did", got)
+	}
 	for testid, want := range map[string]string{"count-active": "1", "count-pending": "1", "count-deactivated": "0"} {
 		if got := strings.Fields(text(doc, testid)); len(got) == 0 || got[0] != want {
 			t.Errorf("dashboard %s: %q, want %s", testid, text(doc, testid), want)
