@@ -216,9 +216,11 @@ func (p *Portal) userCreate(c *gin.Context) {
 		FirstName: strings.TrimSpace(c.PostForm("first_name")), LastName: strings.TrimSpace(c.PostForm("last_name")),
 		Email: strings.TrimSpace(c.PostForm("email")), Phone: strings.TrimSpace(c.PostForm("phone")),
 		CPR: domain.NormalizeDigits(c.PostForm("cpr")), BirthDate: strings.TrimSpace(c.PostForm("birth_date")),
-		Unit: c.PostForm("production_unit"),
+		Unit: c.PostForm("production_unit"), EmployeeNumber: strings.TrimSpace(c.PostForm("employee_number")),
+		Department: strings.TrimSpace(c.PostForm("department")),
 	}
-	u := &domain.User{OrgID: act.Org.ID, FirstName: form.FirstName, LastName: form.LastName, Email: form.Email, Phone: form.Phone, CPR: form.CPR}
+	u := &domain.User{OrgID: act.Org.ID, FirstName: form.FirstName, LastName: form.LastName, Email: form.Email, Phone: form.Phone, CPR: form.CPR,
+		ExtraFields: extraFields(form)}
 	var errs domain.ValidationErrors
 	if form.Unit != "" {
 		id, err := uuid.Parse(form.Unit)
@@ -310,6 +312,17 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 	}
 	if !u.BirthDate.IsZero() {
 		v.BirthDate = domain.FormatDate(u.BirthDate, lang)
+	}
+	v.EmployeeNumber, v.Department = u.ExtraFields["employee_number"], u.ExtraFields["department"]
+	if p.may(c, act, authz.ActionGroupRead, authz.Resource{Type: "group"}) {
+		groups, err := p.Groups.GroupsOfUser(ctx, act.Org.ID, u.ID)
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		for _, g := range groups {
+			v.Groups = append(v.Groups, pages.Choice{Value: g.ID.String(), Label: g.Name})
+		}
 	}
 	if u.ProductionUnitID != nil {
 		for _, ch := range units {
@@ -578,7 +591,7 @@ func (p *Portal) userEdit(c *gin.Context) {
 		return
 	}
 	form := pages.UserFormValues{FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Phone: u.Phone,
-		Anonymous: u.Anonymous, Version: u.Version}
+		Anonymous: u.Anonymous, Version: u.Version, EmployeeNumber: u.ExtraFields["employee_number"], Department: u.ExtraFields["department"]}
 	if !u.BirthDate.IsZero() && !u.HasCPR {
 		form.BirthDate = u.BirthDate.Format(time.DateOnly)
 	}
@@ -614,6 +627,7 @@ func (p *Portal) userUpdate(c *gin.Context) {
 		Email: strings.TrimSpace(c.PostForm("email")), Phone: strings.TrimSpace(c.PostForm("phone")),
 		CPR: domain.NormalizeDigits(c.PostForm("cpr")), BirthDate: strings.TrimSpace(c.PostForm("birth_date")),
 		Unit: c.PostForm("production_unit"), Anonymous: c.PostForm("anonymous") == "yes",
+		EmployeeNumber: strings.TrimSpace(c.PostForm("employee_number")), Department: strings.TrimSpace(c.PostForm("department")),
 	}
 	version, err := strconv.Atoi(c.PostForm("version"))
 	if err != nil {
@@ -624,6 +638,7 @@ func (p *Portal) userUpdate(c *gin.Context) {
 	u := *cur
 	u.FirstName, u.LastName, u.Email, u.Phone, u.CPR, u.Anonymous, u.Version = form.FirstName, form.LastName, form.Email, form.Phone, form.CPR, form.Anonymous, version
 	u.ProductionUnitID = nil
+	u.ExtraFields = extraFields(form)
 	var errs domain.ValidationErrors
 	if form.Unit != "" {
 		id, err := uuid.Parse(form.Unit)
@@ -669,4 +684,16 @@ func (p *Portal) userUpdate(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, UsersPath+"/"+cur.ID.String()+"?done=users.done.updated")
+}
+
+// extraFields are the user's organisation-defined fields, only those given.
+func extraFields(form pages.UserFormValues) map[string]string {
+	out := map[string]string{}
+	if form.EmployeeNumber != "" {
+		out["employee_number"] = form.EmployeeNumber
+	}
+	if form.Department != "" {
+		out["department"] = form.Department
+	}
+	return out
 }

@@ -522,6 +522,10 @@ func TestUsersListFiltersAndSorts(t *testing.T) {
 			t.Errorf("users%s: %q, want %q", query, got, want)
 		}
 	}
+	// Lars's page names his group.
+	if got := text(page(t, get(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String())), "user-groups"); got != "Løn" {
+		t.Errorf("Lars's groups: %q", got)
+	}
 	for _, bad := range []string{"?role=king", "?unit=nope", "?status=zombie"} {
 		resp := get(t, hc, p.url+portal.UsersPath+bad)
 		resp.Body.Close()
@@ -530,4 +534,36 @@ func TestUsersListFiltersAndSorts(t *testing.T) {
 		}
 	}
 	_ = admin
+}
+
+func TestMandatoryExtraFields(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	ctx := context.Background()
+	org, admin := p.employ("demo-jonas", "91234564", "Nordlys Rådgivning ApS")
+	if err := p.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: org.ID, UserID: admin.ID, Role: domain.RoleUserAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.orgs.UpdateOrganisationSettings(ctx, org.ID, domain.OrgSettings{MandatoryUserFields: []string{"department", "employee_number"}}); err != nil {
+		t.Fatal(err)
+	}
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-jonas", "code_app").Body.Close()
+	form := url.Values{"first_name": {"Ida"}, "last_name": {"Holm"}, "email": {"ida@nordlys.example.dk"}, "cpr": {"0302901234"}}
+	resp := post(t, hc, p.url+portal.UsersPath, form)
+	doc := page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || text(doc, "error-department") == "" || text(doc, "error-employee_number") == "" {
+		t.Fatalf("missing mandatory fields: %d %q", resp.StatusCode, text(doc, "error-summary"))
+	}
+	form.Set("department", "Løn")
+	form.Set("employee_number", "A-1042")
+	doc = page(t, post(t, hc, p.url+portal.UsersPath, form))
+	if text(doc, "user-created") == "" {
+		t.Fatalf("create with the fields: %q", text(doc, "error-summary"))
+	}
+	href, _ := doc.Find(`[data-testid="user-link"]`).Attr("href")
+	doc = page(t, get(t, hc, p.url+href))
+	if !strings.Contains(doc.Find("dl").Text(), "A-1042") || !strings.Contains(doc.Find("dl").Text(), "Løn") {
+		t.Errorf("user page lacks the extra fields: %q", doc.Find("dl").Text())
+	}
 }

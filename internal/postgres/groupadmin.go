@@ -161,3 +161,16 @@ func (a *Administration) ListGroupMemberViews(ctx context.Context, orgID, groupI
 	}
 	return out, nil
 }
+
+// GroupsOfUser lists the organisation's groups the user is a member of
+// (never another organisation's groups, whoever the user is).
+func (s *GroupService) GroupsOfUser(ctx context.Context, orgID, userID uuid.UUID) ([]*domain.Group, error) {
+	var rows []groupRow
+	err := s.db.gorm.WithContext(ctx).Model(&groupRow{}).Select("user_groups.*").
+		Joins("JOIN group_members m ON m.group_id = user_groups.id").
+		Where("user_groups.org_id = ? AND m.user_id = ?", orgID, userID).Order("user_groups.name").Find(&rows).Error
+	if err != nil {
+		return nil, pgError("groups of user", err)
+	}
+	return mapRows(rows, (*groupRow).toDomain), nil
+}

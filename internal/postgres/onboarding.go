@@ -192,6 +192,10 @@ func mandatoryFields(st *domain.OrgSettings, u *domain.User) error {
 			if u.Phone == "" {
 				errs.Add(domain.Invalid("phone", "user.phone_required", "The organisation requires a phone number."))
 			}
+		case "production_unit":
+			if u.ProductionUnitID == nil {
+				errs.Add(domain.Invalid("production_unit", "user.production_unit_required", "The organisation requires a production unit."))
+			}
 		case "employee_number", "department":
 			if strings.TrimSpace(u.ExtraFields[f]) == "" {
 				errs.Add(domain.Invalid(f, "user."+f+"_required", "The organisation requires this field."))

@@ -265,7 +265,7 @@ func (a *Administration) UpdateUser(ctx context.Context, actor Actor, u *domain.
 		fields := map[string]any{
 			"first_name": row.FirstName, "last_name": row.LastName, "email": row.Email, "phone": row.Phone,
 			"birth_date": row.BirthDate, "production_unit_id": row.ProductionUnitID, "anonymous": row.Anonymous,
-			"version": gorm.Expr("version + 1"),
+			"extra_fields": row.ExtraFields, "version": gorm.Expr("version + 1"),
 		}
 		if row.CprHmac != nil {
 			fields["cpr_hmac"], fields["cpr_ciphertext"] = row.CprHmac, row.CprCiphertext
@@ -284,6 +284,7 @@ func (a *Administration) UpdateUser(ctx context.Context, actor Actor, u *domain.
 		diff("email", old.Email, row.Email)
 		diff("phone", derefString(old.Phone), derefString(row.Phone))
 		diff("anonymous", old.Anonymous, row.Anonymous)
+		diff("extra_fields", string(old.ExtraFields), string(row.ExtraFields))
 		diff("production_unit_id", uuidString(old.ProductionUnitID), uuidString(row.ProductionUnitID))
 		if row.CprHmac != nil {
 			before["cpr"], after["cpr"] = "(changed)", "(changed)"
