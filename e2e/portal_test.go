@@ -70,10 +70,13 @@ func TestAdministratorsManageUsersAndTheAuditLogShowsIt(t *testing.T) {
 	if _, link := s.mailTo(t, "ida@nordlys.example.dk"); link == "" {
 		t.Fatal("no activation link mailed to the new user")
 	}
-	// Deactivate Lars, found by searching.
+	// Deactivate Lars, found by typing in the search field: the results
+	// follow as one types (htmx), without pressing the button.
 	if err := chromedp.Do(jonas,
-		chromedp.Navigate(s.URL+"/portal/users?q=vinther"),
+		chromedp.Navigate(s.URL+"/portal/users"),
 		chromedp.WaitVisible(sel("users-table")),
+		chromedp.SendKeys(sel("field-q"), "vinther"),
+		chromedp.WaitVisible(`[data-testid="users-table"] tbody tr:only-child`),
 		chromedp.Click(`[data-testid="users-table"] tbody a`),
 		chromedp.WaitVisible(sel("status-deactivated")),
 	); err != nil {
