@@ -6,6 +6,8 @@ import "maps"
 // the language switch.
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
+		"users.import":                      "Importér fra CSV",
+		"users.export":                      "Eksportér til CSV",
 		"err.user.production_unit_required": "Organisationen kræver, at brugeren hører til en produktionsenhed.",
 		"overview.activity":                 "Det har du gjort for nylig",
 		"users.sort":                        "Sortering",
@@ -109,6 +111,8 @@ func init() {
 		"err.request.own":                   "Ingen kan afgøre deres egen anmodning.",
 	})
 	maps.Copy(messages[LangEnglish], map[string]string{
+		"users.import":                      "Import from CSV",
+		"users.export":                      "Export to CSV",
 		"err.user.production_unit_required": "The organisation requires the user to belong to a production unit.",
 		"overview.activity":                 "What you did lately",
 		"users.sort":                        "Sort",

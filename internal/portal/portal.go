@@ -89,6 +89,7 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountConnect(g)
 		p.mountActivate(g)
 		p.mountOverview(g)
+		p.mountImport(g) // before mountUsers: its /portal/users/import paths are literal
 		p.mountUsers(g)
 		p.mountOrganisation(g)
 		p.mountAudit(g)

@@ -100,7 +100,9 @@ func (p *Portal) usersList(c *gin.Context) {
 	}
 	v := pages.UsersView{Frame: p.frame(c, act, web.T(lang, "users.title"), UsersPath), Query: f.Query, Status: f.Status,
 		Unit: c.Query("unit"), Role: f.Role, Group: c.Query("group"), Descending: f.Descending,
-		CanCreate: p.may(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"})}
+		CanCreate: p.may(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"}),
+		CanImport: p.may(c, act, authz.ActionUserImport, authz.Resource{Type: "user"}),
+		CanExport: p.may(c, act, authz.ActionUserExport, authz.Resource{Type: "user"})}
 	if v.Units, err = p.unitChoices(c, act); err != nil {
 		p.internalError(c, err)
 		return
