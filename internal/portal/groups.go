@@ -110,18 +110,9 @@ func badRequestOr(err error) int {
 	return http.StatusBadRequest
 }
 
+// loadGroup finds a group of the acting organisation (see loadOwn).
 func (p *Portal) loadGroup(c *gin.Context, act actor) (*domain.Group, bool) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		p.renderError(c, http.StatusNotFound)
-		return nil, false
-	}
-	g, err := p.Groups.FindGroupByID(c.Request.Context(), act.Org.ID, id)
-	if err != nil {
-		p.notFound(c, err)
-		return nil, false
-	}
-	return g, true
+	return loadOwn(p, c, act, p.Groups.FindGroupByID)
 }
 
 func (p *Portal) groupDetail(c *gin.Context) {

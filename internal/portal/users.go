@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -165,20 +166,27 @@ func decodeCursor(s string) (*domain.UserCursor, error) {
 	return &domain.UserCursor{ID: id, LastName: parts[1], FirstName: parts[2]}, nil
 }
 
-// loadUser finds a user of the acting organisation; another
-// organisation's user, or a malformed id, is a 404.
-func (p *Portal) loadUser(c *gin.Context, act actor) (*domain.User, bool) {
+// loadOwn finds the object the path's :id names in the acting
+// organisation. A malformed id, an unknown one and another organisation's
+// are all the same 404.
+func loadOwn[T any](p *Portal, c *gin.Context, act actor, find func(context.Context, uuid.UUID, uuid.UUID) (T, error)) (T, bool) {
+	var zero T
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		p.renderError(c, http.StatusNotFound)
-		return nil, false
+		return zero, false
 	}
-	u, err := p.Users.FindUserByID(c.Request.Context(), act.Org.ID, id)
+	v, err := find(c.Request.Context(), act.Org.ID, id)
 	if err != nil {
 		p.notFound(c, err)
-		return nil, false
+		return zero, false
 	}
-	return u, true
+	return v, true
+}
+
+// loadUser finds a user of the acting organisation (see loadOwn).
+func (p *Portal) loadUser(c *gin.Context, act actor) (*domain.User, bool) {
+	return loadOwn(p, c, act, p.Users.FindUserByID)
 }
 
 func (p *Portal) unitChoices(c *gin.Context, act actor) ([]pages.Choice, error) {
