@@ -6,6 +6,8 @@ import "maps"
 // the language switch.
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
+		"overview.org_activity":             "Seneste ændringer i organisationen",
+		"users.activity":                    "Seneste hændelser for brugeren",
 		"users.import":                      "Importér fra CSV",
 		"users.export":                      "Eksportér til CSV",
 		"err.user.production_unit_required": "Organisationen kræver, at brugeren hører til en produktionsenhed.",
@@ -111,6 +113,8 @@ func init() {
 		"err.request.own":                   "Ingen kan afgøre deres egen anmodning.",
 	})
 	maps.Copy(messages[LangEnglish], map[string]string{
+		"overview.org_activity":             "Latest changes in the organisation",
+		"users.activity":                    "Latest events about the user",
 		"users.import":                      "Import from CSV",
 		"users.export":                      "Export to CSV",
 		"err.user.production_unit_required": "The organisation requires the user to belong to a production unit.",

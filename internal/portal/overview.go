@@ -129,6 +129,28 @@ func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form page
 		}
 		v.Dashboard = true
 	}
+	// Requests waiting for this administrator, and the organisation's latest
+	// changes, for those who may see them.
+	if p.may(c, act, authz.ActionRightsRequestApprove, authz.Resource{Type: "rights_request"}) {
+		pending, err := p.Administration.ListRequests(c.Request.Context(), act.Org.ID, domain.RequestPending, nil, 200)
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		v.PendingRequests = len(pending)
+		v.Dashboard = true
+	}
+	if p.may(c, act, authz.ActionAuditRead, authz.Resource{Type: "audit"}) {
+		latest, _, err := p.Audit.ListAuditEvents(c.Request.Context(), postgres.AuditFilter{OrgID: act.Org.ID, Limit: 8})
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		for _, e := range latest {
+			v.OrgActivity = append(v.OrgActivity, pages.ActivityLine{When: e.OccurredAt.In(danishTime).Format("02-01-2006 15:04"),
+				What: textOr(lang, "audit.action."+e.Action, e.Action), Who: e.ActorLabel})
+		}
+	}
 	// My requests, and asking for an administrator role.
 	own, err := p.Administration.ListRequests(c.Request.Context(), act.Org.ID, "", &act.User.ID, 20)
 	if err != nil {

@@ -324,6 +324,17 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 		v.BirthDate = domain.FormatDate(u.BirthDate, lang)
 	}
 	v.EmployeeNumber, v.Department = u.ExtraFields["employee_number"], u.ExtraFields["department"]
+	if p.may(c, act, authz.ActionAuditRead, authz.Resource{Type: "audit"}) {
+		events, _, err := p.Audit.ListAuditEvents(ctx, postgres.AuditFilter{OrgID: act.Org.ID, Target: u.ID.String(), Limit: 10})
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		for _, e := range events {
+			v.Activity = append(v.Activity, pages.ActivityLine{When: e.OccurredAt.In(danishTime).Format("02-01-2006 15:04"),
+				What: textOr(lang, "audit.action."+e.Action, e.Action), Who: e.ActorLabel})
+		}
+	}
 	if p.may(c, act, authz.ActionGroupRead, authz.Resource{Type: "group"}) {
 		groups, err := p.Groups.GroupsOfUser(ctx, act.Org.ID, u.ID)
 		if err != nil {

@@ -115,6 +115,11 @@ func TestUserAdministration(t *testing.T) {
 		t.Errorf("role mail: %+v", n)
 	}
 
+	// Lars's page tells what happened to him.
+	if got := text(page(t, get(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String())), "user-activity"); !strings.Contains(got, "Jonas Berg") {
+		t.Errorf("Lars's activity: %q", got)
+	}
+
 	// Deactivate with a stale version: a conflict with the current data.
 	resp = post(t, hc, p.url+portal.UsersPath+"/"+lars.ID.String()+"/status", url.Values{"to": {"deactivated"}, "version": {"0"}})
 	doc = page(t, resp)
@@ -318,6 +323,9 @@ func TestAdministratorRoleRequests(t *testing.T) {
 	// gives Lars the role and tells him.
 	mhc := browser(t)
 	p.loginAs(mhc, "/login", "demo-mette", "code_app").Body.Close()
+	if got := text(page(t, get(t, mhc, p.url+portal.OverviewPath)), "pending-requests"); got != "1" {
+		t.Errorf("dashboard's pending requests: %q, want 1", got)
+	}
 	doc = page(t, get(t, mhc, p.url+portal.RequestsPath))
 	if doc.Find(`[data-testid="request-`+reqID+`"]`).Length() != 1 {
 		t.Fatalf("pending requests: %q", doc.Find("main").Text())

@@ -27,7 +27,9 @@ type AuditFilter struct {
 	// Actor matches the actor's label (case-insensitive, anywhere in it) or,
 	// when it is a UUID, the actor's id.
 	Actor string
-	// Target matches the target's id exactly, or its type ("user").
+	// Target matches the target's id exactly, or its type ("user"), or the
+	// user an event is about (details.user_id: a role or membership of
+	// that user).
 	Target string
 	// Action matches the start of the action, e.g. "user." or "user.created".
 	Action string
@@ -153,7 +155,7 @@ func (l *AuditLog) auditQuery(ctx context.Context, f AuditFilter) (*gorm.DB, err
 		}
 	}
 	if s := strings.TrimSpace(f.Target); s != "" {
-		q = q.Where("(target_id = ? OR target_type = ?)", s, strings.ToLower(s))
+		q = q.Where("(target_id = ? OR target_type = ? OR details->>'user_id' = ?)", s, strings.ToLower(s), s)
 	}
 	if s := strings.TrimSpace(f.Action); s != "" {
 		q = q.Where("action LIKE ?", escapeLike(strings.ToLower(s))+"%")
