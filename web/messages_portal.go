@@ -6,6 +6,10 @@ import "maps"
 // the language switch.
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
+		"groups.se":                         "Eller begræns til SE-nummer",
+		"groups.se.hint":                    "En gruppe begrænses til et P-nummer eller et SE-nummer, ikke begge.",
+		"err.group.se":                      "Vælg et af organisationens SE-numre.",
+		"err.group.one_unit":                "En gruppe begrænses til et P-nummer eller et SE-nummer, ikke begge.",
 		"overview.org_activity":             "Seneste ændringer i organisationen",
 		"users.activity":                    "Seneste hændelser for brugeren",
 		"users.import":                      "Importér fra CSV",
@@ -113,6 +117,10 @@ func init() {
 		"err.request.own":                   "Ingen kan afgøre deres egen anmodning.",
 	})
 	maps.Copy(messages[LangEnglish], map[string]string{
+		"groups.se":                         "Or limit to an SE-number",
+		"groups.se.hint":                    "A group is limited to a P-number or an SE-number, not both.",
+		"err.group.se":                      "Choose one of the organisation's SE-numbers.",
+		"err.group.one_unit":                "A group is limited to a P-number or an SE-number, not both.",
 		"overview.org_activity":             "Latest changes in the organisation",
 		"users.activity":                    "Latest events about the user",
 		"users.import":                      "Import from CSV",

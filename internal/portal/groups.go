@@ -37,14 +37,21 @@ func groupResource(g *domain.Group) authz.Resource {
 // groupFromForm reads the name, description and unit restriction.
 func groupFromForm(c *gin.Context, g *domain.Group) (pages.GroupFormValues, error) {
 	form := pages.GroupFormValues{Name: strings.TrimSpace(c.PostForm("name")), Description: strings.TrimSpace(c.PostForm("description")),
-		Unit: c.PostForm("production_unit")}
-	g.Name, g.Description, g.ProductionUnitID = form.Name, form.Description, nil
+		Unit: c.PostForm("production_unit"), SE: c.PostForm("se_number")}
+	g.Name, g.Description, g.ProductionUnitID, g.SENumberID = form.Name, form.Description, nil, nil
 	if form.Unit != "" {
 		id, err := uuid.Parse(form.Unit)
 		if err != nil {
 			return form, domain.Invalid("production_unit", "user.unit", "Choose one of the organisation's production units.")
 		}
 		g.ProductionUnitID = &id
+	}
+	if form.SE != "" {
+		id, err := uuid.Parse(form.SE)
+		if err != nil {
+			return form, domain.Invalid("se_number", "group.se", "Choose one of the organisation's SE-numbers.")
+		}
+		g.SENumberID = &id
 	}
 	return form, nil
 }
@@ -69,7 +76,12 @@ func (p *Portal) renderGroups(c *gin.Context, act actor, status int, form pages.
 		p.internalError(c, err)
 		return
 	}
-	v := pages.GroupsView{Frame: p.frame(c, act, web.T(lang, "groups.title"), GroupsPath), Units: units, Form: form, Errors: errs,
+	ses, err := p.seChoices(c, act)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	v := pages.GroupsView{Frame: p.frame(c, act, web.T(lang, "groups.title"), GroupsPath), Units: units, SENumbers: ses, Form: form, Errors: errs,
 		CanCreate: p.may(c, act, authz.ActionGroupCreate, authz.Resource{Type: "group"})}
 	for _, g := range groups {
 		v.Groups = append(v.Groups, pages.GroupLine{ID: g.ID.String(), Name: g.Name, Description: g.Description})
@@ -128,6 +140,9 @@ func (p *Portal) groupDetail(c *gin.Context) {
 	if g.ProductionUnitID != nil {
 		form.Unit = g.ProductionUnitID.String()
 	}
+	if g.SENumberID != nil {
+		form.SE = g.SENumberID.String()
+	}
 	p.renderGroup(c, act, g, http.StatusOK, form, nil, pages.MemberFormValues{CVR: act.Org.CVR}, nil)
 }
 
@@ -144,9 +159,14 @@ func (p *Portal) renderGroup(c *gin.Context, act actor, g *domain.Group, status 
 		p.internalError(c, err)
 		return
 	}
+	ses, err := p.seChoices(c, act)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
 	res := groupResource(g)
 	v := pages.GroupView{Frame: p.frame(c, act, g.Name, GroupsPath), ID: g.ID.String(), Name: g.Name, Description: g.Description,
-		Units: units, Form: form, Errors: errs, Member: member, MemberErrors: memberErrs,
+		Units: units, SENumbers: ses, Form: form, Errors: errs, Member: member, MemberErrors: memberErrs,
 		CanEdit:          p.may(c, act, authz.ActionGroupUpdate, res),
 		CanDelete:        p.may(c, act, authz.ActionGroupDelete, res),
 		CanManageMembers: p.may(c, act, authz.ActionGroupMembersManage, res),
@@ -251,4 +271,16 @@ func (p *Portal) groupRemoveMember(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, GroupsPath+"/"+g.ID.String()+"?done=groups.done.member_removed")
+}
+
+func (p *Portal) seChoices(c *gin.Context, act actor) ([]pages.Choice, error) {
+	ses, err := p.Orgs.ListSENumbers(c.Request.Context(), act.Org.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pages.Choice, 0, len(ses))
+	for _, se := range ses {
+		out = append(out, pages.Choice{Value: se.ID.String(), Label: se.SENumber + " " + se.Name})
+	}
+	return out, nil
 }

@@ -421,6 +421,20 @@ func TestUserGroupsWithMembersOfOtherOrganisations(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || text(doc, "error-name") == "" {
 		t.Fatalf("group without a name: %d", resp.StatusCode)
 	}
+	// A P-number and an SE-number at once is refused.
+	unit := &domain.ProductionUnit{OrgID: org.ID, PNumber: "1012345671", Name: "København"}
+	se := &domain.SENumber{OrgID: org.ID, SENumber: "31234567", Name: "Løn"}
+	if err := p.orgs.CreateProductionUnit(context.Background(), unit); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.orgs.CreateSENumber(context.Background(), se); err != nil {
+		t.Fatal(err)
+	}
+	resp = post(t, hc, p.url+portal.GroupsPath, url.Values{"name": {"Begge"}, "production_unit": {unit.ID.String()}, "se_number": {se.ID.String()}})
+	doc = page(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(text(doc, "error-summary"), "ikke begge") {
+		t.Errorf("group with both a P- and an SE-number: %d %q", resp.StatusCode, text(doc, "error-summary"))
+	}
 	resp = post(t, hc, p.url+portal.GroupsPath, url.Values{"name": {"Løn"}, "description": {"<i>Lønbogholderiet</i>"}})
 	doc = page(t, resp)
 	groupPath := resp.Request.URL.Path
