@@ -20,6 +20,7 @@ var constraintMessages = map[string]*domain.Error{
 	"production_units_p_number_check":      {Code: domain.EINVALID, Field: "p_number", Key: "pnumber.format", Message: "A P-number has 10 digits."},
 	"se_numbers_se_number_key":             {Code: domain.ECONFLICT, Field: "se_number", Key: "se.taken", Message: "This SE-number is already registered."},
 	"se_numbers_se_number_check":           {Code: domain.EINVALID, Field: "se_number", Key: "senumber.format", Message: "An SE-number has 8 digits."},
+	"users_org_email_key":                  {Code: domain.ECONFLICT, Field: "email", Key: "user.email_taken", Message: "A user with this email already exists in the organisation."},
 	"users_org_cpr_key":                    {Code: domain.ECONFLICT, Field: "cpr", Key: "user.cpr_taken", Message: "This person already has a business identity in the organisation."},
 	"users_email_check":                    {Code: domain.EINVALID, Field: "email", Key: "email.format", Message: "The email address is not valid."},
 	"users_birth_date_check":               {Code: domain.EINVALID, Field: "birth_date", Key: "user.birth_date_range", Message: "The date of birth is not plausible."},

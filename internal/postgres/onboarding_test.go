@@ -275,3 +275,25 @@ func TestConnectValidatesEverythingAndChangesNothing(t *testing.T) {
 		t.Errorf("notifications after a refused connect: %d", len(f.notify.sent))
 	}
 }
+
+func TestOneLivingUserPerEmailInAnOrganisation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "91234564", "1012345671")
+	ctx := context.Background()
+	a := &domain.User{OrgID: f.org.ID, FirstName: "Ida", LastName: "Holm", Email: "ida@example.dk", CPR: "0302901234", Status: domain.UserActive}
+	if err := f.users.CreateUser(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// The database itself refuses the second, whatever the case of the address.
+	b := &domain.User{OrgID: f.org.ID, FirstName: "Ida", LastName: "Berg", Email: "IDA@example.dk", CPR: "0302911234", Status: domain.UserActive}
+	if err := f.users.CreateUser(ctx, b); domain.ErrorKey(err) != "user.email_taken" {
+		t.Fatalf("second user with the email: %v, want user.email_taken", err)
+	}
+	// Once the first is deleted, the address is free again.
+	if err := f.users.SetUserStatus(ctx, f.org.ID, a.ID, a.Version, domain.UserDeleted); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.users.CreateUser(ctx, b); err != nil {
+		t.Errorf("the address after the first user's deletion: %v", err)
+	}
+}
