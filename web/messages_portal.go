@@ -6,6 +6,9 @@ import "maps"
 // the language switch.
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
+		"err.request.requester_gone":        "Den, der anmodede, er ikke længere aktiv bruger; afvis anmodningen i stedet.",
+		"err.se.not_found":                  "SE-nummeret hører ikke til organisationen; vælg et fra listen.",
+		"groups.anonymous_member":           "(anonym bruger)",
 		"groups.se":                         "Eller begræns til SE-nummer",
 		"groups.se.hint":                    "En gruppe begrænses til et P-nummer eller et SE-nummer, ikke begge.",
 		"err.group.se":                      "Vælg et af organisationens SE-numre.",
@@ -117,6 +120,9 @@ func init() {
 		"err.request.own":                   "Ingen kan afgøre deres egen anmodning.",
 	})
 	maps.Copy(messages[LangEnglish], map[string]string{
+		"err.request.requester_gone":        "The requester is no longer an active user; reject the request instead.",
+		"err.se.not_found":                  "The SE-number does not belong to the organisation; choose one from the list.",
+		"groups.anonymous_member":           "(anonymous user)",
 		"groups.se":                         "Or limit to an SE-number",
 		"groups.se.hint":                    "A group is limited to a P-number or an SE-number, not both.",
 		"err.group.se":                      "Choose one of the organisation's SE-numbers.",

@@ -175,7 +175,11 @@ func (p *Portal) renderGroup(c *gin.Context, act actor, g *domain.Group, status 
 		v.Notice = web.T(lang, done)
 	}
 	for _, m := range members {
-		v.Members = append(v.Members, pages.MemberLine{ID: m.ID.String(), UserID: m.UserID.String(), Name: m.Name, Email: m.Email,
+		name := m.Name
+		if m.Anonymous {
+			name = web.T(lang, "groups.anonymous_member") + " " + m.UserID.String()
+		}
+		v.Members = append(v.Members, pages.MemberLine{ID: m.ID.String(), UserID: m.UserID.String(), Name: name, Email: m.Email,
 			Org: m.OrgName + " (" + m.OrgCVR + ")", External: m.External})
 	}
 	render(c, status, pages.Group(v))
@@ -239,7 +243,23 @@ func (p *Portal) groupAddMember(c *gin.Context) {
 		return
 	}
 	member := pages.MemberFormValues{CVR: domain.NormalizeDigits(c.PostForm("cvr")), Email: strings.TrimSpace(c.PostForm("email"))}
-	err := p.Administration.AddGroupMemberByEmail(c.Request.Context(), p.actorOf(c, act), act.Org.ID, g.ID, member.CVR, member.Email)
+	ctx := c.Request.Context()
+	u, err := p.Administration.FindMemberCandidate(ctx, member.CVR, member.Email)
+	// A member of this organisation must be within the administrator's
+	// reach too (a unit-limited role reaches its unit's users only).
+	if err == nil && u.OrgID == act.Org.ID {
+		res := groupResource(g)
+		res.UnitID = ""
+		if u.ProductionUnitID != nil {
+			res.UnitID = u.ProductionUnitID.String()
+		}
+		if !p.authorize(c, act, authz.ActionGroupMembersManage, res, authz.Context{}) {
+			return
+		}
+	}
+	if err == nil {
+		err = p.Administration.AddGroupMember(ctx, p.actorOf(c, act), act.Org.ID, g.ID, u)
+	}
 	if err != nil {
 		if fieldOf(err) != "" {
 			form := pages.GroupFormValues{Name: g.Name, Description: g.Description}

@@ -365,6 +365,11 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 	v.CanResend = u.Status == domain.UserPending && p.may(c, act, authz.ActionUserResendActivation, res)
 	v.CanEdit = u.Status != domain.UserDeleted && p.may(c, act, authz.ActionUserUpdate, res)
 	now := time.Now()
+	admins, err := p.Roles.CountActiveOrgAdmins(ctx, act.Org.ID, now)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
 	for _, r := range roles {
 		line := pages.RoleLine{ID: r.ID.String(), Name: web.T(lang, "role."+r.Role), Active: r.ActiveAt(now)}
 		if r.ProductionUnitID != nil {
@@ -377,7 +382,10 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 		if r.ValidTo != nil {
 			line.Until = domain.FormatDate(*r.ValidTo, lang)
 		}
-		line.CanRemove = p.may(c, act, authz.ActionAdminRoleRemove, authz.Resource{Type: "admin_role", ID: r.ID.String(), Role: r.Role})
+		active := r.Role == domain.RoleOrgAdmin && r.ActiveAt(now) && u.Status == domain.UserActive
+		d, err := p.decide(c, act, authz.ActionAdminRoleRemove, authz.Resource{Type: "admin_role", ID: r.ID.String(), Role: r.Role,
+			IsActiveOrgAdmin: &active}, authz.Context{ActiveOrgAdmins: admins})
+		line.CanRemove = err == nil && d.Allow
 		v.Roles = append(v.Roles, line)
 	}
 	if u.Status != domain.UserDeleted {
@@ -425,6 +433,12 @@ func (p *Portal) userStatus(c *gin.Context) {
 	version, err := strconv.Atoi(c.PostForm("version"))
 	if err != nil {
 		p.renderError(c, http.StatusBadRequest)
+		return
+	}
+	if version != u.Version {
+		// Someone changed the user after the form was shown (perhaps moved
+		// them to another unit, which the policy was just asked about).
+		p.userProblem(c, act, u.ID, postgres.ErrStale)
 		return
 	}
 	if to == domain.UserDeleted && c.PostForm("confirm") != "yes" {
@@ -656,6 +670,10 @@ func (p *Portal) userUpdate(c *gin.Context) {
 		return
 	}
 	form.Version = version
+	if version != cur.Version {
+		p.userProblem(c, act, cur.ID, postgres.ErrStale)
+		return
+	}
 	u := *cur
 	u.FirstName, u.LastName, u.Email, u.Phone, u.CPR, u.Anonymous, u.Version = form.FirstName, form.LastName, form.Email, form.Phone, form.CPR, form.Anonymous, version
 	u.ProductionUnitID = nil

@@ -347,6 +347,14 @@ func TestAdministratorRoleRequests(t *testing.T) {
 	if n := p.mail.last(t); n.Template != "request_decided" || n.Data["Decision"] != "approved" || n.To != "demo-lars@example.dk" {
 		t.Errorf("decision mail: %+v", n)
 	}
+	// With two organisation administrators, the role can be removed from the page.
+	if err := p.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: org.ID, UserID: lars.ID, Role: domain.RoleOrgAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	doc = page(t, get(t, mhc, p.url+portal.UsersPath+"/"+lars.ID.String()))
+	if doc.Find(`[data-testid^="remove-role-"]`).Length() != 2 {
+		t.Errorf("remove buttons on Lars's two roles: %d", doc.Find(`[data-testid^="remove-role-"]`).Length())
+	}
 	// Deciding again is a conflict, not a second role.
 	resp = post(t, mhc, p.url+portal.RequestsPath+"/"+reqID+"/decide", url.Values{"decision": {"approve"}})
 	resp.Body.Close()
@@ -466,6 +474,22 @@ func TestUserGroupsWithMembersOfOtherOrganisations(t *testing.T) {
 		if resp.StatusCode < 400 || text(doc, "error-"+bad.field) == "" {
 			t.Errorf("adding %v: %d, want an error on %s", bad.form, resp.StatusCode, bad.field)
 		}
+	}
+	// Havbryg's log says that Nordlys put Anders in a group.
+	var seen int
+	if err := p.db.SQL().QueryRow(`SELECT count(*) FROM audit_events WHERE org_id = $1 AND action = 'group.membership_by_other_org'
+		AND target_id = $2`, havbryg.ID, anders.ID.String()).Scan(&seen); err != nil || seen != 1 {
+		t.Errorf("member organisation's audit of the membership: %d, %v", seen, err)
+	}
+	// Another organisation's production unit is a form error, not a failure.
+	otherUnit := &domain.ProductionUnit{OrgID: havbryg.ID, PNumber: "1034567891", Name: "Esbjerg"}
+	if err := p.orgs.CreateProductionUnit(context.Background(), otherUnit); err != nil {
+		t.Fatal(err)
+	}
+	resp = post(t, hc, p.url+portal.GroupsPath, url.Values{"name": {"Fremmed"}, "production_unit": {otherUnit.ID.String()}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("group with another organisation's unit: %d, want 400", resp.StatusCode)
 	}
 	// Delete asks first.
 	doc = page(t, post(t, hc, p.url+groupPath+"/delete", nil))

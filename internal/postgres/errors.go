@@ -32,6 +32,8 @@ var constraintMessages = map[string]*domain.Error{
 	"admin_roles_user_fkey":                {Code: domain.ENOTFOUND, Field: "user", Key: "user.not_found", Message: "The user does not belong to the organisation."},
 	"admin_roles_production_unit_fkey":     {Code: domain.ENOTFOUND, Field: "production_unit", Key: "unit.not_found", Message: "The production unit does not belong to the organisation."},
 	"admin_roles_org_admin_unscoped_check": {Code: domain.EINVALID, Field: "production_unit", Key: "role.org_admin_unit", Message: "An organisation administrator cannot be limited to one production unit."},
+	"user_groups_production_unit_fkey":     {Code: domain.EINVALID, Field: "production_unit", Key: "unit.not_found", Message: "The production unit does not belong to the organisation."},
+	"user_groups_se_number_fkey":           {Code: domain.EINVALID, Field: "se_number", Key: "se.not_found", Message: "The SE-number does not belong to the organisation."},
 	"user_groups_org_name_key":             {Code: domain.ECONFLICT, Field: "name", Key: "group.name_taken", Message: "A group with this name already exists."},
 	"group_members_group_user_key":         {Code: domain.ECONFLICT, Field: "user", Key: "group.member_exists", Message: "The user is already a member of the group."},
 	"group_members_group_fkey":             {Code: domain.ENOTFOUND, Field: "group", Key: "group.not_found", Message: "The group does not exist."},

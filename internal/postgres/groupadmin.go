@@ -73,42 +73,69 @@ func (a *Administration) DeleteGroup(ctx context.Context, actor Actor, orgID, id
 	})
 }
 
-// AddGroupMemberByEmail adds the user with this email in the organisation
-// with this CVR number (the group's own, or another) to the group.
-func (a *Administration) AddGroupMemberByEmail(ctx context.Context, actor Actor, orgID, groupID uuid.UUID, cvr, email string) error {
+// FindMemberCandidate finds the active or pending user with this email in
+// the organisation with this CVR number: the person an administrator wants
+// to add to a group. Unknown organisation and unknown person are field
+// errors.
+func (a *Administration) FindMemberCandidate(ctx context.Context, cvr, email string) (*domain.User, error) {
 	var errs domain.ValidationErrors
 	errs.Add(domain.ValidateCVR("cvr", cvr))
 	errs.Add(domain.ValidateEmail("email", email))
 	if err := errs.Err(); err != nil {
-		return err
+		return nil, err
 	}
+	db := a.db.gorm.WithContext(ctx)
+	var org organisationRow
+	if err := db.Take(&org, "cvr = ? AND status = ?", cvr, domain.OrgActive).Error; err != nil {
+		return nil, notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Field: "cvr", Key: "group.member_org",
+			Message: "No connected organisation has this CVR number."}, "find member organisation")
+	}
+	var u userRow
+	if err := db.Take(&u, "org_id = ? AND lower(email) = lower(?) AND status IN ?", org.ID, email,
+		[]string{domain.UserActive, domain.UserPending}).Error; err != nil {
+		return nil, notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Field: "email", Key: "group.member_user",
+			Message: "The organisation has no active user with this email."}, "find member")
+	}
+	return u.toDomain(), nil
+}
+
+// AddGroupMember adds the user (of this or another organisation) to the
+// group. A member from another organisation is recorded in that
+// organisation's audit log too, so its administrators see who added their
+// people to groups elsewhere.
+func (a *Administration) AddGroupMember(ctx context.Context, actor Actor, orgID, groupID uuid.UUID, member *domain.User) error {
 	return a.db.tx(ctx, func(tx *gorm.DB) error {
 		var g groupRow
 		if err := tx.Take(&g, "org_id = ? AND id = ?", orgID, groupID).Error; err != nil {
 			return notFoundOr(err, errGroupNotFound, "find group")
 		}
-		var org organisationRow
-		if err := tx.Take(&org, "cvr = ? AND status = ?", cvr, domain.OrgActive).Error; err != nil {
-			return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Field: "cvr", Key: "group.member_org",
-				Message: "No connected organisation has this CVR number."}, "find member organisation")
-		}
-		var u userRow
-		if err := tx.Take(&u, "org_id = ? AND lower(email) = lower(?) AND status IN ?", org.ID, email,
-			[]string{domain.UserActive, domain.UserPending}).Error; err != nil {
-			// The same answer whether or not the person exists there: another
-			// organisation's user list is not to be probed from here.
-			return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Field: "email", Key: "group.member_user",
-				Message: "The organisation has no active user with this email."}, "find member")
-		}
-		m := &groupMemberRow{OrgID: orgID, GroupID: groupID, UserID: u.ID, MemberOrgID: org.ID, AddedBy: &actor.UserID}
+		m := &groupMemberRow{OrgID: orgID, GroupID: groupID, UserID: member.ID, MemberOrgID: member.OrgID, AddedBy: &actor.UserID}
 		if err := tx.Create(m).Error; err != nil {
 			if domain.ErrorCode(pgError("", err)) == domain.ECONFLICT {
 				return &domain.Error{Code: domain.ECONFLICT, Field: "email", Key: "group.member_exists", Message: "The user is already a member."}
 			}
 			return pgError("add member", err)
 		}
-		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "group.member_added", "group", groupID.String(),
-			map[string]any{"user_id": u.ID, "member_org_cvr": org.CVR}))
+		now := a.db.Now().UTC()
+		var memberOrg, groupOrg organisationRow
+		if err := tx.Take(&memberOrg, "id = ?", member.OrgID).Error; err != nil {
+			return pgError("find member organisation", err)
+		}
+		if err := appendAudit(tx, now, actor.event(orgID, "group.member_added", "group", groupID.String(),
+			map[string]any{"user_id": member.ID, "member_org_cvr": memberOrg.CVR})); err != nil {
+			return err
+		}
+		if member.OrgID == orgID {
+			return nil
+		}
+		if err := tx.Take(&groupOrg, "id = ?", orgID).Error; err != nil {
+			return pgError("find group organisation", err)
+		}
+		e := actor.event(member.OrgID, "group.membership_by_other_org", "user", member.ID.String(),
+			map[string]any{"user_id": member.ID, "group_org_cvr": groupOrg.CVR, "group_org_name": groupOrg.Name, "group_name": g.Name})
+		e.ActorID = nil // the actor is a business identity of the other organisation
+		e.ActorLabel = actor.Label + " (" + groupOrg.Name + ")"
+		return appendAudit(tx, now, e)
 	})
 }
 
@@ -129,13 +156,14 @@ func (a *Administration) RemoveGroupMember(ctx context.Context, actor Actor, org
 
 // GroupMemberView is a member as the group page shows it.
 type GroupMemberView struct {
-	ID       uuid.UUID
-	UserID   uuid.UUID
-	Name     string
-	Email    string
-	OrgName  string
-	OrgCVR   string
-	External bool
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	Name      string
+	Email     string
+	OrgName   string
+	OrgCVR    string
+	External  bool
+	Anonymous bool // another organisation's anonymous user: name and email withheld
 }
 
 // ListGroupMemberViews lists a group's members with their names and
@@ -145,9 +173,10 @@ func (a *Administration) ListGroupMemberViews(ctx context.Context, orgID, groupI
 		ID, UserID, MemberOrgID    uuid.UUID
 		FirstName, LastName, Email string
 		OrgName, Cvr               string
+		Anonymous                  bool
 	}
 	err := a.db.gorm.WithContext(ctx).Table("group_members m").
-		Select("m.id, m.user_id, m.member_org_id, u.first_name, u.last_name, u.email, o.name AS org_name, o.cvr").
+		Select("m.id, m.user_id, m.member_org_id, u.first_name, u.last_name, u.email, u.anonymous, o.name AS org_name, o.cvr").
 		Joins("JOIN users u ON u.id = m.user_id").Joins("JOIN organisations o ON o.id = m.member_org_id").
 		Where("m.org_id = ? AND m.group_id = ? AND u.status <> ?", orgID, groupID, domain.UserDeleted).
 		Order("u.last_name, u.first_name").Scan(&rows).Error
@@ -158,6 +187,10 @@ func (a *Administration) ListGroupMemberViews(ctx context.Context, orgID, groupI
 	for i, r := range rows {
 		out[i] = GroupMemberView{ID: r.ID, UserID: r.UserID, Name: strings.TrimSpace(r.FirstName + " " + r.LastName), Email: r.Email,
 			OrgName: r.OrgName, OrgCVR: r.Cvr, External: r.MemberOrgID != orgID}
+		if out[i].External && r.Anonymous {
+			// Another organisation's anonymous user: their UUID only.
+			out[i].Name, out[i].Email, out[i].Anonymous = "", "", true
+		}
 	}
 	return out, nil
 }

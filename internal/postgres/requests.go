@@ -138,6 +138,24 @@ func (a *Administration) DecideRequest(ctx context.Context, actor Actor, orgID, 
 			return err
 		}
 		if approve && row.Kind == domain.RequestAdminRole {
+			// Only a user still with the organisation gets the role; one who
+			// holds it already keeps it, and the request is simply approved.
+			var requester userRow
+			if err := tx.Clauses(forUpdate).Take(&requester, "org_id = ? AND id = ?", orgID, row.RequesterID).Error; err != nil {
+				return notFoundOr(err, errUserNotFound, "find requester")
+			}
+			if requester.Status != domain.UserActive && requester.Status != domain.UserPending {
+				return &domain.Error{Code: domain.ECONFLICT, Key: "request.requester_gone",
+					Message: "The requester is no longer an active user; reject the request instead."}
+			}
+			var held int64
+			if err := tx.Model(&adminRoleRow{}).Where("org_id = ? AND user_id = ? AND role = ? AND production_unit_id IS NULL",
+				orgID, row.RequesterID, derefString(row.Role)).Count(&held).Error; err != nil {
+				return pgError("check held role", err)
+			}
+			if held > 0 {
+				return a.notifyDecision(ctx, tx, actor, &row, approve, comment, lang)
+			}
 			r := &domain.AdminRole{OrgID: orgID, UserID: row.RequesterID, Role: derefString(row.Role), GrantedBy: &decider}
 			if err := assignRoleTx(tx, r); err != nil {
 				return err

@@ -342,6 +342,9 @@ func (s *UserService) FindIdentitiesOfPerson(ctx context.Context, issuer, subjec
 	return mapRows(rows, (*userRow).toDomain), nil
 }
 
+// ErrStale is the conflict of an edit made on data someone else has changed.
+var ErrStale = errStale
+
 var errStale = &domain.Error{Code: domain.ECONFLICT, Key: "stale", Message: "Someone else changed this in the meantime; reload and try again."}
 
 func (s *UserService) staleOrMissing(tx *gorm.DB, orgID, id uuid.UUID) error {
