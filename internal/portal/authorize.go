@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
@@ -100,4 +101,29 @@ func (p *Portal) notFound(c *gin.Context, err error) {
 		return
 	}
 	p.internalError(c, err)
+}
+
+// reach is how far an administrator's right to a list goes: the whole
+// organisation (Unit nil), or one production unit for a role limited to it.
+type reach struct {
+	Unit *uuid.UUID
+}
+
+// listReach asks the policy whether act may do action on objects of typ in
+// the whole organisation, or else in the unit of one of act's unit-limited
+// roles. ok is false when neither: the caller then refuses with authorize.
+func (p *Portal) listReach(c *gin.Context, act actor, action, typ string) (reach, bool) {
+	if p.may(c, act, action, authz.Resource{Type: typ}) {
+		return reach{}, true
+	}
+	roles, err := p.Roles.ListAdminRolesOfUser(c.Request.Context(), act.Org.ID, act.User.ID)
+	if err != nil {
+		return reach{}, false
+	}
+	for _, r := range roles {
+		if r.ProductionUnitID != nil && p.may(c, act, action, authz.Resource{Type: typ, UnitID: r.ProductionUnitID.String()}) {
+			return reach{Unit: r.ProductionUnitID}, true
+		}
+	}
+	return reach{}, false
 }

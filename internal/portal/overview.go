@@ -74,7 +74,7 @@ func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.
 		{"nav.organisation", OrganisationPath, authz.ActionOrgRead},
 		{"nav.audit", AuditPath, authz.ActionAuditRead},
 	} {
-		if p.may(c, act, item.action, authz.Resource{Type: strings.SplitN(item.action, ".", 2)[0]}) {
+		if _, ok := p.listReach(c, act, item.action, strings.SplitN(item.action, ".", 2)[0]); ok {
 			nav = append(nav, layout.NavItem{Label: web.T(lang, item.key), Href: item.href, Current: current == item.href})
 		}
 	}

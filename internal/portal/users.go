@@ -53,7 +53,13 @@ const usersPageSize = 50
 
 func (p *Portal) usersList(c *gin.Context) {
 	act, ok := p.requireIdentity(c)
-	if !ok || !p.authorize(c, act, authz.ActionUserRead, authz.Resource{Type: "user"}, authz.Context{}) {
+	if !ok {
+		return
+	}
+	// An administrator limited to a production unit sees that unit's users.
+	scope, ok := p.listReach(c, act, authz.ActionUserRead, "user")
+	if !ok {
+		p.authorize(c, act, authz.ActionUserRead, authz.Resource{Type: "user"}, authz.Context{}) // answers with the reasons
 		return
 	}
 	lang := p.lang(c)
@@ -85,6 +91,13 @@ func (p *Portal) usersList(c *gin.Context) {
 		}
 		f.Role = role
 	}
+	if scope.Unit != nil {
+		if f.UnitID != nil && *f.UnitID != *scope.Unit {
+			p.authorize(c, act, authz.ActionUserRead, authz.Resource{Type: "user", UnitID: f.UnitID.String()}, authz.Context{})
+			return
+		}
+		f.UnitID = scope.Unit
+	}
 	f.Descending = c.Query("sort") == "name_desc"
 	if after := c.Query("after"); after != "" {
 		cur, err := decodeCursor(after)
@@ -99,9 +112,10 @@ func (p *Portal) usersList(c *gin.Context) {
 		p.internalError(c, err)
 		return
 	}
+	_, canCreate := p.listReach(c, act, authz.ActionUserCreate, "user")
 	v := pages.UsersView{Frame: p.frame(c, act, web.T(lang, "users.title"), UsersPath), Query: f.Query, Status: f.Status,
 		Unit: c.Query("unit"), Role: f.Role, Group: c.Query("group"), Descending: f.Descending,
-		CanCreate: p.may(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"}),
+		CanCreate: canCreate,
 		CanImport: p.may(c, act, authz.ActionUserImport, authz.Resource{Type: "user"}),
 		CanExport: p.may(c, act, authz.ActionUserExport, authz.Resource{Type: "user"})}
 	if v.Units, err = p.unitChoices(c, act); err != nil {
@@ -203,7 +217,13 @@ func (p *Portal) unitChoices(c *gin.Context, act actor) ([]pages.Choice, error) 
 
 func (p *Portal) userNew(c *gin.Context) {
 	act, ok := p.requireIdentity(c)
-	if !ok || !p.authorize(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"}, authz.Context{}) {
+	if !ok {
+		return
+	}
+	// A unit-limited administrator may open the form; creating asks again
+	// with the unit chosen.
+	if _, ok := p.listReach(c, act, authz.ActionUserCreate, "user"); !ok {
+		p.authorize(c, act, authz.ActionUserCreate, authz.Resource{Type: "user"}, authz.Context{})
 		return
 	}
 	units, err := p.unitChoices(c, act)

@@ -613,3 +613,66 @@ func TestMandatoryExtraFields(t *testing.T) {
 		t.Errorf("user page lacks the extra fields: %q", doc.Find("dl").Text())
 	}
 }
+
+func TestUnitLimitedAdministratorSeesTheUnit(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	ctx := context.Background()
+	org, _ := p.employ("demo-mette", "91234564", "Nordlys Rådgivning ApS")
+	aarhus := &domain.ProductionUnit{OrgID: org.ID, PNumber: "1012345672", Name: "Aarhus"}
+	kbh := &domain.ProductionUnit{OrgID: org.ID, PNumber: "1012345671", Name: "København"}
+	for _, u := range []*domain.ProductionUnit{aarhus, kbh} {
+		if err := p.orgs.CreateProductionUnit(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	peter := p.plainUser(org, "demo-peter")
+	lars := p.plainUser(org, "demo-lars")
+	lars.ProductionUnitID = &aarhus.ID
+	sofie := p.plainUser(org, "demo-sofie")
+	sofie.ProductionUnitID = &kbh.ID
+	for _, u := range []*domain.User{lars, sofie} {
+		if err := p.users.UpdateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: org.ID, UserID: peter.ID, Role: domain.RoleUserAdmin, ProductionUnitID: &aarhus.ID}); err != nil {
+		t.Fatal(err)
+	}
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-peter", "code_app").Body.Close()
+	resp := get(t, hc, p.url+portal.UsersPath)
+	doc := page(t, resp)
+	if resp.StatusCode != http.StatusOK || doc.Find(`[data-testid="user-`+lars.ID.String()+`"]`).Length() != 1 ||
+		doc.Find(`[data-testid="user-`+sofie.ID.String()+`"]`).Length() != 0 {
+		t.Fatalf("users list for Aarhus's user administrator: %d %q", resp.StatusCode, text(doc, "users-table"))
+	}
+	if !strings.Contains(doc.Find("nav").Text(), "Brugere") || doc.Find(`[data-testid="user-new"]`).Length() != 1 {
+		t.Error("the menu or the create button is missing for a unit-limited user administrator")
+	}
+	for path, want := range map[string]int{
+		portal.UsersPath + "?unit=" + kbh.ID.String(): http.StatusForbidden,
+		portal.UsersPath + "/" + sofie.ID.String():    http.StatusForbidden,
+		portal.UsersPath + "/" + lars.ID.String():     http.StatusOK,
+		portal.UsersPath + "/new":                     http.StatusOK,
+	} {
+		r := get(t, hc, p.url+path)
+		r.Body.Close()
+		if r.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, r.StatusCode, want)
+		}
+	}
+	// Creating in another unit is refused; in his own it works.
+	form := url.Values{"first_name": {"Ny"}, "last_name": {"Kollega"}, "email": {"ny@nordlys.example.dk"}, "cpr": {"0101851234"},
+		"production_unit": {kbh.ID.String()}}
+	r := post(t, hc, p.url+portal.UsersPath, form)
+	r.Body.Close()
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("create in another unit: %d, want 403", r.StatusCode)
+	}
+	form.Set("production_unit", aarhus.ID.String())
+	doc = page(t, post(t, hc, p.url+portal.UsersPath, form))
+	if text(doc, "user-created") == "" {
+		t.Errorf("create in his own unit: %q", doc.Find("main").Text())
+	}
+}
