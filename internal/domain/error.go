@@ -143,3 +143,13 @@ func ErrorKey(err error) string {
 	}
 	return ""
 }
+
+// ErrorField returns the form field of the first *Error in err's chain, and
+// "" for anything else.
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}

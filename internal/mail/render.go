@@ -9,7 +9,6 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
-	_ "time/tzdata" // Europe/Copenhagen even where the system has no zone data
 
 	"github.com/erhverv/erhverv/internal/domain"
 )
@@ -185,26 +184,14 @@ func fields(n domain.Notification) (map[string]string, error) {
 	return f, nil
 }
 
-var copenhagen = mustLocation("Europe/Copenhagen")
-
-func mustLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
-
-var danishMonths = [...]string{"januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"}
-
 // formatTime writes t in Danish time, the way each language writes dates:
 // "17. maj 2026 kl. 14.30" and "17 May 2026 at 14:30 (Danish time)".
 func formatTime(t time.Time, lang string) string {
-	t = t.In(copenhagen)
+	t = t.In(domain.DanishTime)
 	if lang == "da" {
-		return fmt.Sprintf("%d. %s %d kl. %02d.%02d", t.Day(), danishMonths[t.Month()-1], t.Year(), t.Hour(), t.Minute())
+		return domain.FormatDate(t, lang) + fmt.Sprintf(" kl. %02d.%02d", t.Hour(), t.Minute())
 	}
-	return t.Format("2 January 2006 at 15:04") + " (Danish time)"
+	return domain.FormatDate(t, lang) + t.Format(" at 15:04") + " (Danish time)"
 }
 
 // tidyText trims trailing spaces and collapses the blank lines that

@@ -48,15 +48,6 @@ var auditActionPrefixes = []string{"organisation", "user", "admin_role", "activa
 // auditTextMax bounds the free-text filters.
 const auditTextMax = 200
 
-// danishTime is the zone the page shows times in.
-var danishTime = func() *time.Location {
-	l, err := time.LoadLocation("Europe/Copenhagen")
-	if err != nil {
-		panic(err) // time/tzdata is linked in
-	}
-	return l
-}()
-
 // auditRequest is the filter of a request to the page or the export, as
 // entered and as the query it means.
 type auditRequest struct {
@@ -92,7 +83,7 @@ func parseAuditRequest(lang string, orgID uuid.UUID, q url.Values) auditRequest 
 		if s == "" {
 			return nil
 		}
-		d, err := time.ParseInLocation(time.DateOnly, s, danishTime)
+		d, err := time.ParseInLocation(time.DateOnly, s, domain.DanishTime)
 		if err != nil {
 			fail(field, "audit.error.date")
 			return nil
@@ -101,7 +92,7 @@ func parseAuditRequest(lang string, orgID uuid.UUID, q url.Values) auditRequest 
 	}
 	r.filter.From = day("from", r.values.From)
 	if to := day("to", r.values.To); to != nil {
-		end := time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, danishTime)
+		end := time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, domain.DanishTime)
 		r.filter.To = &end
 		if r.filter.From != nil && !r.filter.From.Before(end) {
 			fail("to", "audit.error.range")
@@ -195,7 +186,7 @@ func (p *Portal) auditLog(c *gin.Context) {
 
 // auditRow is an event as the table shows it, in lang.
 func auditRow(lang string, e *domain.AuditEvent) pages.AuditRow {
-	row := pages.AuditRow{Seq: e.Seq, Time: e.OccurredAt.In(danishTime).Format(time.DateTime), Actor: e.ActorLabel,
+	row := pages.AuditRow{Seq: e.Seq, Time: e.OccurredAt.In(domain.DanishTime).Format(time.DateTime), Actor: e.ActorLabel,
 		Action: textOr(lang, "audit.action."+e.Action, e.Action), RawAction: e.Action,
 		TargetType: textOr(lang, "audit.target."+e.TargetType, e.TargetType), TargetID: e.TargetID,
 		Details: auditDetails(e.Details), RequestID: e.RequestID}
@@ -266,7 +257,7 @@ func (p *Portal) auditExport(c *gin.Context) {
 		render(c, http.StatusBadRequest, pages.Audit(p.auditView(c, act, r)))
 		return
 	}
-	filename := "audit-" + act.Org.CVR + "-" + p.now().In(danishTime).Format(time.DateOnly) + ".csv"
+	filename := "audit-" + act.Org.CVR + "-" + p.now().In(domain.DanishTime).Format(time.DateOnly) + ".csv"
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
@@ -289,7 +280,7 @@ func (p *Portal) auditExport(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		return w.Write(csvCells(strconv.FormatInt(e.Seq, 10), e.OccurredAt.In(danishTime).Format("2006-01-02T15:04:05.000000Z07:00"),
+		return w.Write(csvCells(strconv.FormatInt(e.Seq, 10), e.OccurredAt.In(domain.DanishTime).Format("2006-01-02T15:04:05.000000Z07:00"),
 			actorID, e.ActorLabel, e.Action, textOr(lang, "audit.action."+e.Action, ""), e.TargetType, e.TargetID,
 			string(details), e.RequestID, hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash)))
 	})

@@ -78,10 +78,7 @@ func loginURL(purpose Purpose, returnTo string) string {
 }
 
 func (p *Portal) loginUnavailable(c *gin.Context) {
-	lang := p.lang(c)
-	v := pages.NewErrorView(lang, http.StatusServiceUnavailable)
-	v.Title, v.Message = web.T(lang, "login.unavailable.title"), web.T(lang, "login.unavailable.message")
-	render(c, http.StatusServiceUnavailable, pages.Error(v))
+	p.problem(c, http.StatusServiceUnavailable, "login.unavailable", "", "")
 }
 
 // loginStart sends the browser to the broker with a fresh state, nonce and

@@ -13,9 +13,18 @@ import (
 	"github.com/erhverv/erhverv/web/pages"
 )
 
+// subjectKey holds the request's subject: a page asks the policy many times
+// (every control it may show), and the roles are read once per request.
+const subjectKey = "portal.subject"
+
 // subject is the acting identity as the admin policy sees it: its status and
 // its administrator roles (the policy itself decides which are in force).
 func (p *Portal) subject(c *gin.Context, act actor) (authz.Subject, error) {
+	if s, ok := c.Get(subjectKey); ok {
+		if sub, ok := s.(authz.Subject); ok && sub.UserID == act.User.ID.String() {
+			return sub, nil
+		}
+	}
 	roles, err := p.Roles.ListAdminRolesOfUser(c.Request.Context(), act.Org.ID, act.User.ID)
 	if err != nil {
 		return authz.Subject{}, err
@@ -34,6 +43,7 @@ func (p *Portal) subject(c *gin.Context, act actor) (authz.Subject, error) {
 		}
 		s.Roles = append(s.Roles, g)
 	}
+	c.Set(subjectKey, s)
 	return s, nil
 }
 
@@ -116,13 +126,16 @@ func (p *Portal) listReach(c *gin.Context, act actor, action, typ string) (reach
 	if p.may(c, act, action, authz.Resource{Type: typ}) {
 		return reach{}, true
 	}
-	roles, err := p.Roles.ListAdminRolesOfUser(c.Request.Context(), act.Org.ID, act.User.ID)
+	sub, err := p.subject(c, act)
 	if err != nil {
 		return reach{}, false
 	}
-	for _, r := range roles {
-		if r.ProductionUnitID != nil && p.may(c, act, action, authz.Resource{Type: typ, UnitID: r.ProductionUnitID.String()}) {
-			return reach{Unit: r.ProductionUnitID}, true
+	for _, r := range sub.Roles {
+		if r.UnitID == "" || !p.may(c, act, action, authz.Resource{Type: typ, UnitID: r.UnitID}) {
+			continue
+		}
+		if unit, err := uuid.Parse(r.UnitID); err == nil {
+			return reach{Unit: &unit}, true
 		}
 	}
 	return reach{}, false

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,10 +43,7 @@ func (p *Portal) connectUnavailable(c *gin.Context) bool {
 	if p.Register != nil && p.Onboarding != nil {
 		return false
 	}
-	lang := p.lang(c)
-	v := pages.NewErrorView(lang, http.StatusServiceUnavailable)
-	v.Title, v.Message = web.T(lang, "connect.unavailable.title"), web.T(lang, "connect.unavailable.message")
-	render(c, http.StatusServiceUnavailable, pages.Error(v))
+	p.problem(c, http.StatusServiceUnavailable, "connect.unavailable", "", "")
 	return true
 }
 
@@ -93,11 +89,7 @@ func (p *Portal) company(c *gin.Context, a login.Account) *cvr.Company {
 	number := c.Param("cvr")
 	if !slices.Contains(a.Represents, number) {
 		// Whether the company exists is none of this person's business.
-		lang := p.lang(c)
-		v := pages.NewErrorView(lang, http.StatusForbidden)
-		v.Title, v.Message = web.T(lang, "connect.not_representative.title"), web.T(lang, "connect.not_representative.message")
-		v.BackURL, v.BackLabel = ConnectPath, web.T(lang, "connect.back")
-		render(c, http.StatusForbidden, pages.Error(v))
+		p.problem(c, http.StatusForbidden, "connect.not_representative", ConnectPath, "connect.back")
 		return nil
 	}
 	co, err := p.Register.Company(c.Request.Context(), number)
@@ -110,11 +102,7 @@ func (p *Portal) company(c *gin.Context, a login.Account) *cvr.Company {
 		return nil
 	}
 	if !co.Active() {
-		lang := p.lang(c)
-		v := pages.NewErrorView(lang, http.StatusConflict)
-		v.Title, v.Message = web.T(lang, "connect.ceased.title"), web.T(lang, "connect.ceased.message")
-		v.BackURL, v.BackLabel = ConnectPath, web.T(lang, "connect.back")
-		render(c, http.StatusConflict, pages.Error(v))
+		p.problem(c, http.StatusConflict, "connect.ceased", ConnectPath, "connect.back")
 		return nil
 	}
 	return co
@@ -150,11 +138,7 @@ func (p *Portal) alreadyConnected(c *gin.Context, co *cvr.Company) bool {
 		p.internalError(c, err)
 		return true
 	}
-	lang := p.lang(c)
-	v := pages.NewErrorView(lang, http.StatusConflict)
-	v.Title, v.Message = web.T(lang, "connect.already.title"), web.T(lang, "connect.already.message")
-	v.BackURL, v.BackLabel = ConnectPath, web.T(lang, "connect.back")
-	render(c, http.StatusConflict, pages.Error(v))
+	p.problem(c, http.StatusConflict, "connect.already", ConnectPath, "connect.back")
 	return true
 }
 
@@ -191,12 +175,8 @@ func (p *Portal) connectSubmit(c *gin.Context) {
 	}
 	admin := domain.User{FirstName: form.FirstName, LastName: form.LastName, Email: form.Email, Phone: form.Phone, CPR: form.CPR,
 		Status: domain.UserPending}
-	if form.CPR == "" && form.BirthDate != "" {
-		d, err := time.Parse(time.DateOnly, form.BirthDate)
-		if err != nil {
-			errs.Add(domain.Invalid("birth_date", "user.birth_date_format", "Write the date of birth as YYYY-MM-DD, e.g. 1985-04-23."))
-		}
-		admin.BirthDate = d
+	if form.CPR == "" {
+		admin.BirthDate = parseBirthDate(form.BirthDate, &errs)
 	}
 	settings := domain.OrgSettings{AllowPrivateMitID: form.AllowPrivateMitID, MandatoryUserFields: form.Mandatory}
 	req := postgres.ConnectRequest{

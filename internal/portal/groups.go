@@ -103,23 +103,14 @@ func (p *Portal) groupCreate(c *gin.Context) {
 		err = p.Administration.CreateGroup(c.Request.Context(), p.actorOf(c, act), g)
 	}
 	if err != nil {
-		if fieldOf(err) != "" || domain.ErrorCode(err) == domain.EINVALID {
-			p.renderGroups(c, act, badRequestOr(err), form, fieldErrors(p.lang(c), err))
+		if isFormError(err) {
+			p.renderGroups(c, act, formStatus(err), form, fieldErrors(p.lang(c), err))
 			return
 		}
 		p.internalError(c, err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, GroupsPath+"/"+g.ID.String()+"?done=groups.done.created")
-}
-
-// badRequestOr is the status for a form error: 400, or the error's own
-// 409 (a name in use); a unit of another organisation is the form's fault.
-func badRequestOr(err error) int {
-	if s := StatusOf(err); s == http.StatusConflict {
-		return s
-	}
-	return http.StatusBadRequest
 }
 
 // loadGroup finds a group of the acting organisation (see loadOwn).
@@ -203,8 +194,8 @@ func (p *Portal) groupUpdate(c *gin.Context) {
 		err = p.Administration.UpdateGroup(c.Request.Context(), p.actorOf(c, act), &updated)
 	}
 	if err != nil {
-		if fieldOf(err) != "" || domain.ErrorCode(err) == domain.EINVALID {
-			p.renderGroup(c, act, g, badRequestOr(err), form, fieldErrors(p.lang(c), err), pages.MemberFormValues{CVR: act.Org.CVR}, nil)
+		if isFormError(err) {
+			p.renderGroup(c, act, g, formStatus(err), form, fieldErrors(p.lang(c), err), pages.MemberFormValues{CVR: act.Org.CVR}, nil)
 			return
 		}
 		p.notFound(c, err)
@@ -261,9 +252,9 @@ func (p *Portal) groupAddMember(c *gin.Context) {
 		err = p.Administration.AddGroupMember(ctx, p.actorOf(c, act), act.Org.ID, g.ID, u)
 	}
 	if err != nil {
-		if fieldOf(err) != "" {
+		if domain.ErrorField(err) != "" {
 			form := pages.GroupFormValues{Name: g.Name, Description: g.Description}
-			p.renderGroup(c, act, g, badRequestOr(err), form, nil, member, fieldErrors(p.lang(c), err))
+			p.renderGroup(c, act, g, formStatus(err), form, nil, member, fieldErrors(p.lang(c), err))
 			return
 		}
 		p.notFound(c, err)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
-	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/login"
+	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/layout"
 	"github.com/erhverv/erhverv/web/pages"
@@ -146,10 +146,7 @@ func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form page
 			p.internalError(c, err)
 			return
 		}
-		for _, e := range latest {
-			v.OrgActivity = append(v.OrgActivity, pages.ActivityLine{When: e.OccurredAt.In(danishTime).Format("02-01-2006 15:04"),
-				What: textOr(lang, "audit.action."+e.Action, e.Action), Who: e.ActorLabel})
-		}
+		v.OrgActivity = activityLines(lang, latest)
 	}
 	// My requests, and asking for an administrator role.
 	own, err := p.Administration.ListRequests(c.Request.Context(), act.Org.ID, "", &act.User.ID, 20)
@@ -175,10 +172,7 @@ func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form page
 		p.internalError(c, err)
 		return
 	}
-	for _, e := range mine {
-		v.Activity = append(v.Activity, pages.ActivityLine{When: e.OccurredAt.In(danishTime).Format("02-01-2006 15:04"),
-			What: textOr(lang, "audit.action."+e.Action, e.Action)})
-	}
+	v.Activity = activityLines(lang, mine)
 	v.RequestForm = form
 	v.Requested = c.Query("requested") == "1"
 	if p.may(c, act, authz.ActionRightsRequestApprove, authz.Resource{Type: "rights_request"}) {

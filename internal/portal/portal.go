@@ -148,6 +148,18 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// problem answers with an error page titled and explained by the catalogue
+// keys key+".title" and key+".message"; back, when set, is the way on.
+func (p *Portal) problem(c *gin.Context, status int, key, back, backKey string) {
+	lang := p.lang(c)
+	v := pages.NewErrorView(lang, status)
+	v.Title, v.Message = web.T(lang, key+".title"), web.T(lang, key+".message")
+	if back != "" {
+		v.BackURL, v.BackLabel = back, web.T(lang, backKey)
+	}
+	render(c, status, pages.Error(v))
+}
+
 func (p *Portal) renderError(c *gin.Context, status int) {
 	render(c, status, pages.Error(pages.NewErrorView(p.lang(c), status)))
 }

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -146,15 +145,6 @@ func (p *Portal) usersList(c *gin.Context) {
 	render(c, http.StatusOK, pages.Users(v))
 }
 
-// fieldOf is the form field a domain error is about, if any.
-func fieldOf(err error) string {
-	var e *domain.Error
-	if errors.As(err, &e) {
-		return e.Field
-	}
-	return ""
-}
-
 func displayName(lang string, u *domain.User) string {
 	if u.Status == domain.UserDeleted {
 		return web.T(lang, "users.deleted_name")
@@ -260,12 +250,8 @@ func (p *Portal) userCreate(c *gin.Context) {
 			u.ProductionUnitID = &id
 		}
 	}
-	if form.CPR == "" && form.BirthDate != "" {
-		d, err := time.Parse(time.DateOnly, form.BirthDate)
-		if err != nil {
-			errs.Add(domain.Invalid("birth_date", "user.birth_date_format", "Write the date of birth as YYYY-MM-DD, e.g. 1985-04-23."))
-		}
-		u.BirthDate = d
+	if form.CPR == "" {
+		u.BirthDate = parseBirthDate(form.BirthDate, &errs)
 	}
 	// The policy decides on the user as it would be created (its unit).
 	if !p.authorize(c, act, authz.ActionUserCreate, userResource(u), authz.Context{}) {
@@ -277,17 +263,13 @@ func (p *Portal) userCreate(c *gin.Context) {
 		issued, err = p.Administration.CreateUser(c.Request.Context(), p.actorOf(c, act), u, lang)
 	}
 	if err != nil {
-		if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ECONFLICT || fieldOf(err) != "" {
+		if isFormError(err) {
 			units, uerr := p.unitChoices(c, act)
 			if uerr != nil {
 				p.internalError(c, uerr)
 				return
 			}
-			status := StatusOf(err)
-			if status == http.StatusNotFound { // a unit of another organisation: the field is wrong
-				status = http.StatusBadRequest
-			}
-			render(c, status, pages.UserForm(pages.UserFormView{Frame: p.frame(c, act, web.T(lang, "users.new.title"), UsersPath),
+			render(c, formStatus(err), pages.UserForm(pages.UserFormView{Frame: p.frame(c, act, web.T(lang, "users.new.title"), UsersPath),
 				Units: units, Mandatory: act.Org.Settings.MandatoryUserFields, Form: form, Errors: fieldErrors(lang, err)}))
 			return
 		}
@@ -350,10 +332,7 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 			p.internalError(c, err)
 			return
 		}
-		for _, e := range events {
-			v.Activity = append(v.Activity, pages.ActivityLine{When: e.OccurredAt.In(danishTime).Format("02-01-2006 15:04"),
-				What: textOr(lang, "audit.action."+e.Action, e.Action), Who: e.ActorLabel})
-		}
+		v.Activity = activityLines(lang, events)
 	}
 	if p.may(c, act, authz.ActionGroupRead, authz.Resource{Type: "group"}) {
 		groups, err := p.Groups.GroupsOfUser(ctx, act.Org.ID, u.ID)
@@ -710,10 +689,7 @@ func (p *Portal) userUpdate(c *gin.Context) {
 	if form.CPR != "" {
 		u.BirthDate = time.Time{} // taken from the new CPR
 	} else if !cur.HasCPR && form.BirthDate != "" {
-		d, err := time.Parse(time.DateOnly, form.BirthDate)
-		if err != nil {
-			errs.Add(domain.Invalid("birth_date", "user.birth_date_format", "Write the date of birth as YYYY-MM-DD, e.g. 1985-04-23."))
-		} else {
+		if d := parseBirthDate(form.BirthDate, &errs); !d.IsZero() {
 			u.BirthDate = d
 		}
 	}
@@ -731,12 +707,8 @@ func (p *Portal) userUpdate(c *gin.Context) {
 			p.userProblem(c, act, cur.ID, err)
 			return
 		}
-		if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ECONFLICT || fieldOf(err) != "" {
-			status := StatusOf(err)
-			if status == http.StatusNotFound {
-				status = http.StatusBadRequest
-			}
-			p.renderUserForm(c, act, cur, status, form, fieldErrors(lang, err))
+		if isFormError(err) {
+			p.renderUserForm(c, act, cur, formStatus(err), form, fieldErrors(lang, err))
 			return
 		}
 		p.notFound(c, err)

@@ -275,11 +275,7 @@ func (s *Onboarding) issue(ctx context.Context, tx *gorm.DB, now time.Time, sp i
 	for k, v := range sp.data {
 		data[k] = v
 	}
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return Issued{}, errors.New("issue activation: not inside a database/sql transaction")
-	}
-	err = s.notify.NotifyTx(ctx, sqlTx, domain.Notification{
+	err = enqueue(ctx, tx, s.notify, domain.Notification{
 		Template: sp.template, Lang: sp.lang, To: sp.user.Email, OrgID: &sp.org.ID,
 		Data: data, Secrets: map[string]string{"Link": s.link(secret)},
 	})

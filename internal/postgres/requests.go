@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -170,29 +168,13 @@ func (a *Administration) DecideRequest(ctx context.Context, actor Actor, orgID, 
 }
 
 func (a *Administration) notifyDecision(ctx context.Context, tx *gorm.DB, actor Actor, row *rightsRequestRow, approved bool, comment, lang string) error {
-	var u userRow
-	if err := tx.Take(&u, "id = ?", row.RequesterID).Error; err != nil {
-		return pgError("find requester", err)
-	}
-	if u.Email == "" || u.Status == domain.UserDeleted {
-		return nil
-	}
-	var org organisationRow
-	if err := tx.Take(&org, "id = ?", row.OrgID).Error; err != nil {
-		return pgError("find organisation", err)
-	}
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return errors.New("notify: not inside a database/sql transaction")
-	}
 	decision := "rejected"
 	if approved {
 		decision = "approved"
 	}
-	data := map[string]string{"OrgName": org.Name, "UserName": strings.TrimSpace(u.FirstName + " " + u.LastName),
-		"Role": derefString(row.Role), "Decision": decision, "ActorName": actor.Label, "Link": a.portalURL}
+	data := map[string]string{"Role": derefString(row.Role), "Decision": decision, "ActorName": actor.Label, "Link": a.portalURL}
 	if comment != "" {
 		data["Comment"] = comment
 	}
-	return a.onboard.notify.NotifyTx(ctx, sqlTx, domain.Notification{Template: "request_decided", Lang: lang, To: u.Email, OrgID: &row.OrgID, Data: data})
+	return a.notifyUser(ctx, tx, "request_decided", lang, row.OrgID, row.RequesterID, data)
 }

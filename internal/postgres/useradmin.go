@@ -50,8 +50,10 @@ func NewAdministration(db *DB, onboard *Onboarding, portalURL string) *Administr
 	return &Administration{db: db, users: &UserService{db: db}, onboard: onboard, validity: ActivationLinkValidity, portalURL: portalURL}
 }
 
-// notifyRole tells the user about a role given or taken, in tx.
-func (a *Administration) notifyRole(ctx context.Context, tx *gorm.DB, template string, actor Actor, orgID, userID uuid.UUID, role, lang string) error {
+// notifyUser mails a user of the organisation about a change, in tx: the
+// template gets the organisation's and the user's names besides data. A
+// deleted user (no address any more) is not mailed.
+func (a *Administration) notifyUser(ctx context.Context, tx *gorm.DB, template, lang string, orgID, userID uuid.UUID, data map[string]string) error {
 	var u userRow
 	if err := tx.Take(&u, "org_id = ? AND id = ?", orgID, userID).Error; err != nil {
 		return notFoundOr(err, errUserNotFound, "find user")
@@ -63,13 +65,23 @@ func (a *Administration) notifyRole(ctx context.Context, tx *gorm.DB, template s
 	if err := tx.Take(&org, "id = ?", orgID).Error; err != nil {
 		return pgError("find organisation", err)
 	}
+	data["OrgName"], data["UserName"] = org.Name, strings.TrimSpace(u.FirstName+" "+u.LastName)
+	return enqueue(ctx, tx, a.onboard.notify, domain.Notification{Template: template, Lang: lang, To: u.Email, OrgID: &orgID, Data: data})
+}
+
+// notifyRole tells the user about a role given or taken, in tx.
+func (a *Administration) notifyRole(ctx context.Context, tx *gorm.DB, template string, actor Actor, orgID, userID uuid.UUID, role, lang string) error {
+	return a.notifyUser(ctx, tx, template, lang, orgID, userID, map[string]string{"Role": role, "ActorName": actor.Label, "Link": a.portalURL})
+}
+
+// enqueue hands a notification to the notifier inside gorm's transaction
+// tx, so the mail is sent only if the change commits.
+func enqueue(ctx context.Context, tx *gorm.DB, notifier Notifier, n domain.Notification) error {
 	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 	if !ok {
-		return errors.New("notify: not inside a database/sql transaction")
+		return errors.New("enqueue " + n.Template + " mail: not inside a database/sql transaction")
 	}
-	return a.onboard.notify.NotifyTx(ctx, sqlTx, domain.Notification{Template: template, Lang: lang, To: u.Email, OrgID: &orgID,
-		Data: map[string]string{"OrgName": org.Name, "UserName": strings.TrimSpace(u.FirstName + " " + u.LastName), "Role": role,
-			"ActorName": actor.Label, "Link": a.portalURL}})
+	return notifier.NotifyTx(ctx, sqlTx, n)
 }
 
 // CreateUser creates a pending user, sends the activation link (and, for a
@@ -89,16 +101,8 @@ func (a *Administration) CreateUser(ctx context.Context, actor Actor, u *domain.
 	}
 	var issued Issued
 	err := a.db.tx(ctx, func(tx *gorm.DB) error {
-		// One email, one living user of the organisation. (Checked here, in
-		// the transaction; a unique index would close the last race.)
-		var taken int64
-		if err := tx.Model(&userRow{}).Where("org_id = ? AND lower(email) = lower(?) AND status <> ?", u.OrgID, u.Email, domain.UserDeleted).
-			Count(&taken).Error; err != nil {
-			return pgError("check email", err)
-		}
-		if taken > 0 {
-			return &domain.Error{Code: domain.ECONFLICT, Field: "email", Key: "user.email_taken", Message: "A user with this email already exists in the organisation."}
-		}
+		// One living user per email in an organisation: the unique index
+		// users_org_email_key refuses a second, as a field error.
 		hadCPR := u.CPR != ""
 		if err := a.users.createTx(tx, u); err != nil {
 			return err
@@ -253,14 +257,6 @@ func (a *Administration) UpdateUser(ctx context.Context, actor Actor, u *domain.
 		}
 		if old.Version != u.Version {
 			return errStale
-		}
-		var taken int64
-		if err := tx.Model(&userRow{}).Where("org_id = ? AND id <> ? AND lower(email) = lower(?) AND status <> ?", u.OrgID, u.ID, u.Email, domain.UserDeleted).
-			Count(&taken).Error; err != nil {
-			return pgError("check email", err)
-		}
-		if taken > 0 {
-			return &domain.Error{Code: domain.ECONFLICT, Field: "email", Key: "user.email_taken", Message: "A user with this email already exists in the organisation."}
 		}
 		fields := map[string]any{
 			"first_name": row.FirstName, "last_name": row.LastName, "email": row.Email, "phone": row.Phone,
