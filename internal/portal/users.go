@@ -113,7 +113,7 @@ func (p *Portal) usersList(c *gin.Context) {
 	}
 	_, canCreate := p.listReach(c, act, authz.ActionUserCreate, "user")
 	v := pages.UsersView{Frame: p.frame(c, act, web.T(lang, "users.title"), UsersPath), Query: f.Query, Status: f.Status,
-		Unit: c.Query("unit"), Role: f.Role, Group: c.Query("group"), Descending: f.Descending,
+		Unit: uuidString(f.UnitID), Role: f.Role, Group: c.Query("group"), Descending: f.Descending,
 		CanCreate: canCreate,
 		CanImport: p.may(c, act, authz.ActionUserImport, authz.Resource{Type: "user"}),
 		CanExport: p.may(c, act, authz.ActionUserExport, authz.Resource{Type: "user"})}
@@ -727,4 +727,12 @@ func extraFields(form pages.UserFormValues) map[string]string {
 		out["department"] = form.Department
 	}
 	return out
+}
+
+// uuidString is an optional id as a form value ("" for none).
+func uuidString(id *uuid.UUID) string {
+	if id == nil {
+		return ""
+	}
+	return id.String()
 }

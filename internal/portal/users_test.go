@@ -647,6 +647,9 @@ func TestUnitLimitedAdministratorSeesTheUnit(t *testing.T) {
 		doc.Find(`[data-testid="user-`+sofie.ID.String()+`"]`).Length() != 0 {
 		t.Fatalf("users list for Aarhus's user administrator: %d %q", resp.StatusCode, text(doc, "users-table"))
 	}
+	if v, _ := doc.Find(`[data-testid="field-unit"] option[selected]`).Attr("value"); v != aarhus.ID.String() {
+		t.Errorf("unit filter shown as %q, want his unit", v)
+	}
 	if !strings.Contains(doc.Find("nav").Text(), "Brugere") || doc.Find(`[data-testid="user-new"]`).Length() != 1 {
 		t.Error("the menu or the create button is missing for a unit-limited user administrator")
 	}
