@@ -29,6 +29,7 @@ import (
 	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/portal"
 	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/rights"
 	"github.com/erhverv/erhverv/internal/seed"
 	"github.com/erhverv/erhverv/internal/server"
 )
@@ -205,6 +206,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	popts.Authz = engine
+	policy, err := rights.NewPolicy(ctx, authz.Options{ExtraDir: cfg.PolicyDir})
+	if err != nil {
+		return fmt.Errorf("load rights policy: %w", err)
+	}
+	popts.Runtime = rights.NewService(policy, postgres.NewRightsStore(db))
 	defer popts.Sessions.Close()
 	p, err := portal.New(popts)
 	if err != nil {
@@ -286,6 +292,8 @@ func portalOptions(cfg *config.Config, log *slog.Logger, db *postgres.DB, protec
 	}
 	opts.Administration = postgres.NewAdministration(db, opts.Onboarding, base+portal.OverviewPath)
 	opts.Groups = postgres.NewGroupService(db)
+	opts.Rights = postgres.NewRightsService(db)
+	opts.PoA = postgres.NewPoAService(db, notifier)
 	for purpose, name := range map[portal.Purpose]string{
 		portal.PurposeAdmin: cfg.Broker.MinLevelAdmin, portal.PurposeConnect: cfg.Broker.MinLevelConnect,
 		portal.PurposeActivate: cfg.Broker.MinLevelActivate,

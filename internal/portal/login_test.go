@@ -27,6 +27,7 @@ import (
 	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/portal"
 	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/rights"
 	"github.com/erhverv/erhverv/internal/server"
 )
 
@@ -113,7 +114,9 @@ func newPlatformWithLevels(t testing.TB, profile string, activate login.Level) *
 		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
 		Onboarding: onboarding, Administration: postgres.NewAdministration(db, onboarding, base+portal.OverviewPath),
 		Groups: postgres.NewGroupService(db),
-		Audit:  postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
+		Rights: postgres.NewRightsService(db), PoA: postgres.NewPoAService(db, mail),
+		Runtime: rights.NewService(rightsPolicy(t), postgres.NewRightsStore(db)),
+		Audit:   postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -763,4 +766,20 @@ func engine(t testing.TB) *authz.Engine {
 		t.Fatal(engineErr)
 	}
 	return sharedEngine
+}
+
+var (
+	rightsPolicyOnce   sync.Once
+	sharedRightsPolicy *rights.Policy
+	rightsPolicyErr    error
+)
+
+// rightsPolicy prepares the rights policy once for all tests of the package.
+func rightsPolicy(t testing.TB) *rights.Policy {
+	t.Helper()
+	rightsPolicyOnce.Do(func() { sharedRightsPolicy, rightsPolicyErr = rights.NewPolicy(context.Background(), authz.Options{}) })
+	if rightsPolicyErr != nil {
+		t.Fatal(rightsPolicyErr)
+	}
+	return sharedRightsPolicy
 }

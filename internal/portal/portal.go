@@ -19,6 +19,7 @@ import (
 	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/rights"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/pages"
 )
@@ -52,9 +53,14 @@ type Options struct {
 	// Administration makes the audited user and role changes.
 	Administration *postgres.Administration
 	Groups         *postgres.GroupService
-	Audit          *postgres.AuditLog
-	Authz          *authz.Engine
-	Register       cvr.Register // nil: connecting an organisation is unavailable
+	// Rights publishes privileges and assigns them; PoA runs powers of
+	// attorney; Runtime answers rights questions from cached identities.
+	Rights   *postgres.RightsService
+	PoA      *postgres.PoAService
+	Runtime  *rights.Service
+	Audit    *postgres.AuditLog
+	Authz    *authz.Engine
+	Register cvr.Register // nil: connecting an organisation is unavailable
 }
 
 // Portal mounts the portal's routes.
@@ -70,8 +76,9 @@ func New(opts Options) (*Portal, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sessions != nil && (opts.Orgs == nil || opts.Users == nil || opts.Roles == nil || opts.Audit == nil ||
-		opts.PII == nil || opts.Onboarding == nil || opts.Authz == nil || opts.Administration == nil || opts.Groups == nil) {
-		return nil, errors.New("portal: sessions need the organisation, user, role, audit, PII, onboarding and authorization services")
+		opts.PII == nil || opts.Onboarding == nil || opts.Authz == nil || opts.Administration == nil || opts.Groups == nil ||
+		opts.Rights == nil || opts.PoA == nil || opts.Runtime == nil) {
+		return nil, errors.New("portal: sessions need the organisation, user, role, audit, PII, onboarding, authorization and rights services")
 	}
 	return &Portal{Options: opts, secureCookies: opts.SecureCookies, log: opts.Logger}, nil
 }
