@@ -71,6 +71,10 @@ func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.
 	for _, item := range []struct{ key, href, action string }{
 		{"nav.users", UsersPath, authz.ActionUserRead},
 		{"nav.groups", GroupsPath, authz.ActionGroupRead},
+		{"nav.privileges", "/portal/privileges", authz.ActionPrivilegeRead},
+		{"nav.rights", "/portal/rights", authz.ActionAssignmentRead},
+		{"nav.poa", "/portal/poa", authz.ActionPOARead},
+		{"nav.systems", "/portal/systems", authz.ActionITSystemManage},
 		{"nav.organisation", OrganisationPath, authz.ActionOrgRead},
 		{"nav.audit", AuditPath, authz.ActionAuditRead},
 	} {

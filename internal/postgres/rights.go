@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,47 +146,82 @@ func (s *RightsService) ListPrivileges(ctx context.Context) ([]*domain.Privilege
 	return mapRows(rows, (*privilegeRow).toDomain), nil
 }
 
-// CreateAssignment implements domain.RightsService. It checks the
-// assignment against its privilege: active, assignable to groups when given
-// to one, and constraint values only of the types the privilege declares.
+// CreateAssignment implements domain.RightsService.
 func (s *RightsService) CreateAssignment(ctx context.Context, a *domain.Assignment) error {
+	return s.db.tx(ctx, func(tx *gorm.DB) error { return insertAssignmentTx(tx, a) })
+}
+
+// insertAssignmentTx validates an assignment against its privilege and its
+// organisation, and stores it. Every way a privilege comes to be assigned
+// (the portal, an approved request, a power of attorney passed on) goes
+// through it. The privilege must be active, assignable to groups when given
+// to one, and the constraint values of its declared types and formats. The
+// scope must be the organisation's own CVR, P-number or SE-number, except for
+// an assignment passed on from a power of attorney (ViaPoAID), whose scope
+// the caller has checked against the power of attorney.
+func insertAssignmentTx(tx *gorm.DB, a *domain.Assignment) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	return s.db.tx(ctx, func(tx *gorm.DB) error {
-		var p privilegeRow
-		err := tx.Take(&p, "id = ?", a.PrivilegeID).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return errPrivilegeNotFound
-		}
-		if err != nil {
-			return pgError("create assignment", err)
-		}
-		if p.Status != "active" {
-			return domain.Invalid("privilege", "privilege.retired", "The privilege is retired and can no longer be assigned.")
-		}
-		if a.GroupID != nil && !p.GroupAssignable {
-			return domain.Invalid("group", "privilege.not_group_assignable", "This privilege cannot be assigned through a group; assign it to users.")
-		}
-		for k := range a.ConstraintValues {
-			if !slices.Contains(p.ConstraintTypes, k) {
-				return domain.Invalid("constraint_values", "assignment.constraint_type",
-					fmt.Sprintf("The privilege has no constraint of type %s.", k))
-			}
-		}
-		cv, err := json.Marshal(nonNilMap(a.ConstraintValues))
-		if err != nil {
+	var p privilegeRow
+	err := tx.Take(&p, "id = ?", a.PrivilegeID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return errPrivilegeNotFound
+	}
+	if err != nil {
+		return pgError("create assignment", err)
+	}
+	if p.Status != "active" {
+		return domain.Invalid("privilege", "privilege.retired", "The privilege is retired and can no longer be assigned.")
+	}
+	if a.GroupID != nil && !p.GroupAssignable {
+		return domain.Invalid("group", "privilege.not_group_assignable", "This privilege cannot be assigned through a group; assign it to users.")
+	}
+	if err := domain.ValidateConstraints(p.ConstraintTypes, a.ConstraintValues); err != nil {
+		return err
+	}
+	if a.ViaPoAID == nil {
+		if err := scopeOfOrgTx(tx, a.OrgID, a.Scope); err != nil {
 			return err
 		}
-		row := &assignmentRow{ID: a.ID, OrgID: a.OrgID, PrivilegeID: a.PrivilegeID, UserID: a.UserID, GroupID: a.GroupID,
-			ScopeKind: a.Scope.Kind, ScopeValue: a.Scope.Value, ConstraintValues: jsonb(cv), ValidFrom: a.ValidFrom,
-			ValidTo: a.ValidTo, GrantedBy: a.GrantedBy, ViaPoaID: a.ViaPoAID}
-		if err := tx.Create(row).Error; err != nil {
-			return pgError("create assignment", err)
-		}
-		*a = *row.toDomain()
-		return nil
-	})
+	}
+	cv, err := json.Marshal(nonNilMap(a.ConstraintValues))
+	if err != nil {
+		return err
+	}
+	row := &assignmentRow{ID: a.ID, OrgID: a.OrgID, PrivilegeID: a.PrivilegeID, UserID: a.UserID, GroupID: a.GroupID,
+		ScopeKind: a.Scope.Kind, ScopeValue: a.Scope.Value, ConstraintValues: jsonb(cv), ValidFrom: a.ValidFrom,
+		ValidTo: a.ValidTo, GrantedBy: a.GrantedBy, ViaPoaID: a.ViaPoAID}
+	if err := tx.Create(row).Error; err != nil {
+		return pgError("create assignment", err)
+	}
+	*a = *row.toDomain()
+	return nil
+}
+
+// scopeOfOrgTx checks that a scope belongs to the organisation: its own CVR
+// number, or one of its P-numbers or SE-numbers.
+func scopeOfOrgTx(tx *gorm.DB, orgID uuid.UUID, scope domain.Scope) error {
+	var q string
+	switch scope.Kind {
+	case domain.ScopeCVR:
+		q = "SELECT count(*) FROM organisations WHERE id = ? AND cvr = ?"
+	case domain.ScopeP:
+		q = "SELECT count(*) FROM production_units WHERE org_id = ? AND p_number = ?"
+	case domain.ScopeSE:
+		q = "SELECT count(*) FROM se_numbers WHERE org_id = ? AND se_number = ?"
+	default:
+		return scope.Validate()
+	}
+	var n int64
+	if err := tx.Raw(q, orgID, scope.Value).Scan(&n).Error; err != nil {
+		return pgError("check scope", err)
+	}
+	if n == 0 {
+		return domain.Invalid("scope", "assignment.scope_outside",
+			fmt.Sprintf("%s is not the organisation's own CVR number, P-number or SE-number; choose one of its own.", scope.Value))
+	}
+	return nil
 }
 
 // ListAssignmentsOfUser implements domain.RightsService.
