@@ -1,4 +1,5 @@
-// Package policy holds the Rego policies that decide what administrators may do,
+// Package policy holds the Rego policies that decide what administrators may do
+// (policy/admin) and which privileges business identities hold (policy/rights),
 // the static catalogue of actions and roles they read as data, and their tests.
 //
 // The layout follows OPA's own conventions, so `opa test policy/` and the
@@ -16,4 +17,5 @@ import "embed"
 //
 //go:embed admin/decision.rego admin/duties.rego admin/gates.rego admin/reasons.rego admin/roles.rego
 //go:embed erhverv/catalogue/data.json
+//go:embed rights/checks.rego rights/decision.rego rights/reasons.rego
 var FS embed.FS

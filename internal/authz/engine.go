@@ -8,6 +8,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/erhverv/erhverv/policy"
@@ -38,10 +39,25 @@ type Engine struct {
 	now   func() time.Time
 }
 
-// New loads the embedded policies and data, and those of opts.ExtraDir on top,
-// compiles them and prepares the decision query. It fails when a policy does not
-// parse or compile, or when no rule defines the decision.
-func New(ctx context.Context, opts Options) (*Engine, error) {
+// Compiled is the embedded policies and data with those of
+// Options.ExtraDir on top, compiled: what every engine of the platform (this
+// one, the runtime rights policy) prepares its queries from, so they all load
+// the policy directory the same way.
+type Compiled struct {
+	// Compiler holds every module, compiled.
+	Compiler *ast.Compiler
+	// Store holds the data documents, read as AST values so evaluations
+	// never convert them from Go values.
+	Store storage.Store
+	// Data is the same data as plain JSON values.
+	Data map[string]any
+	// Modules lists the modules' paths relative to the policy root, sorted.
+	Modules []string
+}
+
+// Compile loads the embedded policies and data, and those of opts.ExtraDir on
+// top, and compiles them. It fails when a policy does not parse or compile.
+func Compile(opts Options) (*Compiled, error) {
 	docs, err := loadFS(policy.FS)
 	if err != nil {
 		return nil, fmt.Errorf("authz: load embedded policy: %w", err)
@@ -58,19 +74,33 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if compiler.Compile(docs.modules); compiler.Failed() {
 		return nil, fmt.Errorf("authz: compile policy (%d modules): %w", len(docs.modules), compiler.Errors)
 	}
-	ref := ast.MustParseRef(DecisionQuery)
-	if len(compiler.GetRulesExact(ref)) == 0 {
-		return nil, fmt.Errorf("authz: no rule defines %s in modules %v", DecisionQuery, docs.moduleNames())
-	}
-
-	// Keep the catalogue as AST values, so that evaluations read it without
-	// converting it from Go values each time.
 	store := inmem.NewFromObjectWithOpts(docs.data, inmem.OptReturnASTValuesOnRead(true))
+	return &Compiled{Compiler: compiler, Store: store, Data: docs.data, Modules: docs.moduleNames()}, nil
+}
+
+// Defines reports whether some rule defines query (a reference such as
+// data.erhverv.admin.decision).
+func (c *Compiled) Defines(query string) bool {
+	ref, err := ast.ParseRef(query)
+	return err == nil && len(c.Compiler.GetRulesExact(ref)) > 0
+}
+
+// New loads the embedded policies and data, and those of opts.ExtraDir on top,
+// compiles them and prepares the decision query. It fails when a policy does not
+// parse or compile, or when no rule defines the decision.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	c, err := Compile(opts)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Defines(DecisionQuery) {
+		return nil, fmt.Errorf("authz: no rule defines %s in modules %v", DecisionQuery, c.Modules)
+	}
 
 	query, err := rego.New(
 		rego.Query(DecisionQuery),
-		rego.Compiler(compiler),
-		rego.Store(store),
+		rego.Compiler(c.Compiler),
+		rego.Store(c.Store),
 		rego.GenerateJSON(decisionFromTerm),
 	).PrepareForEval(ctx)
 	if err != nil {
@@ -81,7 +111,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{query: query, words: newVocabulary(docs.data), now: now}, nil
+	return &Engine{query: query, words: newVocabulary(c.Data), now: now}, nil
 }
 
 // Decide asks whether in.Subject may do in.Action on in.Resource. An error

@@ -242,7 +242,36 @@ type PowerOfAttorney struct {
 	AcceptedBy    *uuid.UUID
 	EndedBy       *uuid.UUID
 	EndedAt       *time.Time
-	CreatedAt     time.Time
+	// Reason is why the grantee asked for it (a requested one).
+	Reason string
+	// DecidedBy, DecidedAt and DecisionComment record who rejected it, and
+	// why: the grantor a request, the grantee an offer.
+	DecidedBy       *uuid.UUID
+	DecidedAt       *time.Time
+	DecisionComment string
+	CreatedAt       time.Time
+}
+
+// NamesPerson reports whether the power of attorney is for one named person
+// of the grantee rather than the whole organisation: that person holds it
+// directly, and the grantee's administrators cannot pass it on.
+func (p *PowerOfAttorney) NamesPerson() bool { return p.GranteeUserID != nil }
+
+// Open reports whether the power of attorney is still to be answered or in
+// force: requested, offered or active.
+func (p *PowerOfAttorney) Open() bool {
+	return p.Status == PoARequested || p.Status == PoAOffered || p.Status == PoAActive
+}
+
+// ScopeCovers reports whether scope lies within the power of attorney's
+// scope, given whether scope is one of the grantor's own numbers (its CVR,
+// P-numbers or SE-numbers): a CVR-wide power of attorney covers all of them,
+// a P- or SE-number only itself.
+func (p *PowerOfAttorney) ScopeCovers(scope Scope, grantorsOwn bool) bool {
+	if p.Scope.Kind == ScopeCVR {
+		return grantorsOwn
+	}
+	return scope == p.Scope
 }
 
 // PoAPrivilege is one privilege a power of attorney carries.
@@ -261,6 +290,11 @@ func (p *PowerOfAttorney) Validate() error {
 	errs.Add(ValidatePeriod(p.ValidFrom, p.ValidTo))
 	if len(p.Privileges) == 0 {
 		errs = append(errs, Invalid("privileges", "poa.privileges", "Choose at least one privilege."))
+	}
+	if p.Status == PoARequested {
+		if n := len([]rune(strings.TrimSpace(p.Reason))); n < 10 || n > 2000 {
+			errs = append(errs, Invalid("reason", "poa.reason", "Explain what you need the power of attorney for in at least 10 characters (at most 2000)."))
+		}
 	}
 	return errs.Err()
 }
@@ -314,4 +348,10 @@ type AuditLog interface {
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	// VerifyAudit recomputes an organisation's chain (nil: the platform's).
 	VerifyAudit(ctx context.Context, orgID *uuid.UUID) (AuditVerification, error)
+}
+
+// PoAConstraintField names the form field of one constraint value of one
+// privilege of a power of attorney, where errors about it are reported.
+func PoAConstraintField(privilegeID uuid.UUID, typ string) string {
+	return "constraint:" + privilegeID.String() + ":" + typ
 }

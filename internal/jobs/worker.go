@@ -16,7 +16,8 @@ import (
 	"github.com/erhverv/erhverv/internal/pii"
 )
 
-// Worker sends the queued mails. Every `erhverv serve` may run one: River
+// Worker sends the queued mails (and, with WithRequestExpiry, expires
+// rights requests left open too long). Every `erhverv serve` may run one: River
 // hands each job to one worker at a time, and one of them (elected through
 // the database) also does River's upkeep, such as deleting old jobs.
 type Worker struct {
@@ -30,13 +31,14 @@ const mailWorkers = 4
 // StartWorker starts working the mail queue. Cancelling ctx does not stop
 // it (a process on its way down should still finish the mail in hand):
 // call Stop. pool needs a connection to spare for River's LISTEN.
-func StartWorker(ctx context.Context, pool *pgxpool.Pool, protector *pii.Protector, sender mail.Sender, logger *slog.Logger) (*Worker, error) {
-	return startWorker(ctx, pool, protector, sender, logger, nil)
+// Options add periodic upkeep (WithRequestExpiry).
+func StartWorker(ctx context.Context, pool *pgxpool.Pool, protector *pii.Protector, sender mail.Sender, logger *slog.Logger, opts ...Option) (*Worker, error) {
+	return startWorker(ctx, pool, protector, sender, logger, nil, opts...)
 }
 
 // startWorker is StartWorker with a hook to change River's configuration;
 // tests use it to retry in milliseconds rather than River's seconds to hours.
-func startWorker(ctx context.Context, pool *pgxpool.Pool, protector *pii.Protector, sender mail.Sender, logger *slog.Logger, tune func(*river.Config)) (*Worker, error) {
+func startWorker(ctx context.Context, pool *pgxpool.Pool, protector *pii.Protector, sender mail.Sender, logger *slog.Logger, tune func(*river.Config), opts ...Option) (*Worker, error) {
 	if pool == nil || protector == nil || sender == nil {
 		return nil, errors.New("mail worker: pool, protector and sender are all needed")
 	}
@@ -56,6 +58,13 @@ func startWorker(ctx context.Context, pool *pgxpool.Pool, protector *pii.Protect
 		CompletedJobRetentionPeriod: time.Hour,
 		MaxAttempts:                 MaxAttempts,
 		JobTimeout:                  jobTimeout,
+	}
+	var o workerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := addMaintenance(cfg, workers, o, logger); err != nil {
+		return nil, fmt.Errorf("mail worker: %w", err)
 	}
 	if tune != nil {
 		tune(cfg)

@@ -46,9 +46,30 @@ var specs = map[string]spec{
 	// it; Link leads to the portal.
 	"admin_role_assigned": {required: []string{"OrgName", "UserName", "Role", "ActorName", "Link"}},
 	"admin_role_removed":  {required: []string{"OrgName", "UserName", "Role", "ActorName", "Link"}},
+	// Rights requests name what they are for by Role (an administrator
+	// role's code) or by Privilege (a privilege's name in the mail's
+	// language); one of the two is given.
+	//
 	// To a requester whose request was decided. Decision is "approved" or
 	// "rejected"; Comment is the decider's.
-	"request_decided": {required: []string{"OrgName", "UserName", "Role", "Decision", "ActorName", "Link"}, optional: []string{"Comment"}},
+	"request_decided": {required: []string{"OrgName", "UserName", "Decision", "ActorName", "Link"}, optional: []string{"Role", "Privilege", "Comment"}},
+	// To those who decide a new request (UserName), or to the organisation's
+	// notification address (no UserName). Reason is the requester's.
+	"request_created": {required: []string{"OrgName", "RequesterName", "Reason", "Link"}, optional: []string{"UserName", "Role", "Privilege"}},
+	// To a requester whose request was left undecided until it expired.
+	"request_expired": {required: []string{"OrgName", "UserName", "Link"}, optional: []string{"Role", "Privilege"}},
+	// Powers of attorney, to the administrators of one party (OrgName) about
+	// the other (OtherName). Privileges lists the privileges' names.
+	//
+	// The grantor offers one; PersonName is the grantee's named person.
+	"poa_offered": {required: []string{"OrgName", "UserName", "OtherName", "OtherCVR", "Privileges", "Link"}, optional: []string{"PersonName"}},
+	// The grantee asks for one, with a Reason.
+	"poa_requested": {required: []string{"OrgName", "UserName", "OtherName", "OtherCVR", "Privileges", "Reason", "Link"}},
+	// The other side answered: Decision is "accepted", "rejected" (with a
+	// Comment) or "granted".
+	"poa_answered": {required: []string{"OrgName", "UserName", "OtherName", "Decision", "ActorName", "Link"}, optional: []string{"Comment"}},
+	// The other side ended it.
+	"poa_ended": {required: []string{"OrgName", "UserName", "OtherName", "ActorName", "Link"}},
 	// To a user whose business identity an administrator created.
 	"activation": {
 		required: []string{"OrgName", "UserName", "Link", "ExpiresAt"},

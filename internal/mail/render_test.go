@@ -19,6 +19,25 @@ func notification(template, lang string) domain.Notification {
 	case "request_decided":
 		delete(data, "ExpiresAt")
 		data["UserName"], data["Role"], data["ActorName"], data["Decision"], data["Comment"] = "Anna Jensen", "rights_admin", "Birgitte Holm", "rejected", "Ikke i denne omgang"
+	case "request_created":
+		delete(data, "ExpiresAt")
+		data["UserName"], data["RequesterName"], data["Privilege"], data["Reason"] = "Anna Jensen", "Lars Vinther", "Indberet moms", "Jeg skal indberette moms for Aarhus"
+	case "request_expired":
+		delete(data, "ExpiresAt")
+		data["UserName"], data["Role"] = "Anna Jensen", "user_admin"
+	case "poa_offered", "poa_requested", "poa_answered", "poa_ended":
+		delete(data, "ExpiresAt")
+		data["UserName"], data["OtherName"] = "Anna Jensen", "Havbryg Revision I/S"
+		switch template {
+		case "poa_offered":
+			data["OtherCVR"], data["Privileges"], data["PersonName"] = "95001238", "Indberet moms, Se moms", "Birgitte Holm"
+		case "poa_requested":
+			data["OtherCVR"], data["Privileges"], data["Reason"] = "95001238", "Indberet moms", "Vi fører regnskabet for jer"
+		case "poa_answered":
+			data["ActorName"], data["Decision"], data["Comment"] = "Birgitte Holm", "rejected", "Ikke i denne omgang"
+		case "poa_ended":
+			data["ActorName"] = "Birgitte Holm"
+		}
 	case "admin_role_assigned", "admin_role_removed":
 		delete(data, "ExpiresAt")
 		data["UserName"], data["Role"], data["ActorName"] = "Anna Jensen", "user_admin", "Birgitte Holm"
@@ -43,6 +62,18 @@ func TestRenderEveryTemplateInEveryLanguage(t *testing.T) {
 		"admin_role_removed.en":  {"Anna Jensen", "Birgitte Holm", "has removed your role as user administrator"},
 		"request_decided.da":     {"Anna Jensen", "Birgitte Holm", "har afvist din anmodning om at blive rettighedsadministrator", "Ikke i denne omgang"},
 		"request_decided.en":     {"Anna Jensen", "Birgitte Holm", "has rejected your request to become rights administrator", "Ikke i denne omgang"},
+		"request_created.da":     {"Anna Jensen", "Lars Vinther", "anmoder om rettigheden »Indberet moms«", "Jeg skal indberette moms for Aarhus"},
+		"request_created.en":     {"Anna Jensen", "Lars Vinther", "requests the privilege “Indberet moms”", "Jeg skal indberette moms for Aarhus"},
+		"request_expired.da":     {"Anna Jensen", "om at blive brugeradministrator", "udløbet"},
+		"request_expired.en":     {"Anna Jensen", "to become user administrator", "expired"},
+		"poa_offered.da":         {"Anna Jensen", "Havbryg Revision I/S (CVR 95001238) tilbyder Birgitte Holm hos", "Indberet moms, Se moms"},
+		"poa_offered.en":         {"Anna Jensen", "Havbryg Revision I/S (CVR 95001238) offers Birgitte Holm at", "Indberet moms, Se moms"},
+		"poa_requested.da":       {"Anna Jensen", "Havbryg Revision I/S (CVR 95001238) beder", "Vi fører regnskabet for jer"},
+		"poa_requested.en":       {"Anna Jensen", "Havbryg Revision I/S (CVR 95001238) asks", "Vi fører regnskabet for jer"},
+		"poa_answered.da":        {"Anna Jensen", "Birgitte Holm fra Havbryg Revision I/S har afvist", "Ikke i denne omgang"},
+		"poa_answered.en":        {"Anna Jensen", "Birgitte Holm of Havbryg Revision I/S has rejected", "Ikke i denne omgang"},
+		"poa_ended.da":           {"Anna Jensen", "Birgitte Holm fra Havbryg Revision I/S har bragt", "fjernet"},
+		"poa_ended.en":           {"Anna Jensen", "Birgitte Holm of Havbryg Revision I/S has ended", "removed"},
 	}
 	code := map[string]string{"da": "aktiveringskode", "en": "activation code"}
 	for name := range specs {
@@ -188,6 +219,29 @@ func TestFormatTime(t *testing.T) {
 		}
 		if got := formatTime(at, "en"); got != c.en {
 			t.Errorf("formatTime(%s, en): got %q, want %q", c.at, got, c.en)
+		}
+	}
+}
+
+// A request for a privilege names the privilege where a role request names
+// the role, in every request mail.
+func TestRequestMailsNameAPrivilege(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{"da": "rettigheden »Indberet moms«", "en": "the privilege “Indberet moms”"}
+	for _, name := range []string{"request_decided", "request_created", "request_expired"} {
+		for _, lang := range Languages {
+			n := notification(name, lang)
+			delete(n.Data, "Role")
+			n.Data["Privilege"] = "Indberet moms"
+			m, err := Render(n)
+			if err != nil {
+				t.Fatalf("%s.%s: %v", name, lang, err)
+			}
+			for _, body := range []string{m.Text, m.HTML} {
+				if !strings.Contains(body, want[lang]) || strings.Contains(body, "administrator") {
+					t.Errorf("%s.%s: want %q and no role in\n%s", name, lang, want[lang], body)
+				}
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/pages"
 )
@@ -165,6 +166,10 @@ func (p *Portal) renderGroup(c *gin.Context, act actor, g *domain.Group, status 
 	if done := c.Query("done"); strings.HasPrefix(done, "groups.done.") && web.T(lang, done) != done {
 		v.Notice = web.T(lang, done)
 	}
+	if err := p.groupPrivileges(c, act, g, &v); err != nil {
+		p.internalError(c, err)
+		return
+	}
 	for _, m := range members {
 		name := m.Name
 		if m.Anonymous {
@@ -294,4 +299,34 @@ func (p *Portal) seChoices(c *gin.Context, act actor) ([]pages.Choice, error) {
 		out = append(out, pages.Choice{Value: se.ID.String(), Label: se.SENumber + " " + se.Name})
 	}
 	return out, nil
+}
+
+// groupPrivileges fills in the group's privileges for those who may read
+// assignments, and the privileges that may be given to it for those who
+// may manage them.
+func (p *Portal) groupPrivileges(c *gin.Context, act actor, g *domain.Group, v *pages.GroupView) error {
+	ctx := c.Request.Context()
+	res := groupResource(g)
+	if !p.may(c, act, authz.ActionAssignmentRead, assignmentResource(g.ProductionUnitID)) && !p.may(c, act, authz.ActionGroupPrivilegesManage, res) {
+		return nil
+	}
+	v.ShowPrivileges = true
+	views, _, err := p.Rights.ListAssignments(ctx, postgres.AssignmentFilter{OrgID: act.Org.ID, GroupID: &g.ID, Limit: 500})
+	if err != nil {
+		return err
+	}
+	v.Privileges = p.assignmentLines(c, act, views)
+	if v.CanManagePrivileges = p.may(c, act, authz.ActionGroupPrivilegesManage, res); !v.CanManagePrivileges {
+		return nil
+	}
+	lang := p.lang(c)
+	entries, _, err := p.Rights.SearchPrivileges(ctx, postgres.PrivilegeFilter{GroupAssignable: true, Limit: 500})
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		v.AssignablePrivileges = append(v.AssignablePrivileges, pages.Choice{Value: e.Privilege.ID.String(),
+			Label: privilegeName(lang, e.Privilege.NameDA, e.Privilege.NameEN) + " · " + e.SystemName + " (" + e.Privilege.URI + ")"})
+	}
+	return nil
 }

@@ -91,12 +91,13 @@ func (p *Portal) overview(c *gin.Context) {
 	if !ok {
 		return
 	}
-	p.renderOverview(c, act, http.StatusOK, pages.RequestForm{})
+	p.renderOverview(c, act, http.StatusOK, overviewForms{})
 }
 
 // renderOverview shows the person's own page (and, for administrators, the
-// organisation's dashboard); form is the role request form as entered.
-func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form pages.RequestForm) {
+// organisation's dashboard); forms are the request forms as entered.
+func (p *Portal) renderOverview(c *gin.Context, act actor, status int, forms overviewForms) {
+	form := forms.Role
 	lang := p.lang(c)
 	roles, err := p.Roles.ListAdminRolesOfUser(c.Request.Context(), act.Org.ID, act.User.ID)
 	if err != nil {
@@ -152,16 +153,31 @@ func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form page
 		}
 		v.OrgActivity = activityLines(lang, latest)
 	}
-	// My requests, and asking for an administrator role.
+	// My requests, and asking for an administrator role or a privilege.
 	own, err := p.Administration.ListRequests(c.Request.Context(), act.Org.ID, "", &act.User.ID, 20)
 	if err != nil {
 		p.internalError(c, err)
 		return
 	}
+	catalogue, err := p.poaCatalogue(c.Request.Context())
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
 	for _, r := range own {
-		v.MyRequests = append(v.MyRequests, pages.RequestLine{ID: r.ID.String(), What: web.T(lang, "role."+r.Role),
+		what, detail := requestWhat(lang, r, catalogue)
+		v.MyRequests = append(v.MyRequests, pages.RequestLine{ID: r.ID.String(), What: what, Detail: detail,
 			Reason: r.Reason, Created: domain.FormatDate(r.CreatedAt, lang), Status: web.T(lang, "request.status."+r.Status),
 			Comment: r.DecisionComment})
+	}
+	if p.may(c, act, authz.ActionRightsRequestCreate, authz.Resource{Type: "rights_request", OwnerID: act.User.ID.String(),
+		RequesterID: act.User.ID.String(), RequestKind: authz.RequestKindPrivilege}) {
+		pf, err := p.privilegeRequestForm(c.Request.Context(), act, lang, forms.Privilege, poaFormConstraints(c, "constraint:"))
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		v.PrivilegeForm = pf
 	}
 	if p.may(c, act, authz.ActionRightsRequestCreate, authz.Resource{Type: "rights_request", OwnerID: act.User.ID.String(),
 		RequesterID: act.User.ID.String(), RequestKind: authz.RequestKindAdminRole}) {
@@ -179,6 +195,7 @@ func (p *Portal) renderOverview(c *gin.Context, act actor, status int, form page
 	v.Activity = activityLines(lang, mine)
 	v.RequestForm = form
 	v.Requested = c.Query("requested") == "1"
+	v.Granted = c.Query("granted") == "1"
 	if p.may(c, act, authz.ActionRightsRequestApprove, authz.Resource{Type: "rights_request"}) {
 		v.RequestsURL = RequestsPath
 	}

@@ -101,7 +101,10 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountOrganisation(g)
 		p.mountAudit(g)
 		p.mountRequests(g)
+		p.mountPoA(g)
 		p.mountGroups(g)
+		p.mountRights(g)
+		p.mountCheck(g)
 	} else {
 		g.GET(web.LoginPath, p.loginUnavailable)
 	}

@@ -363,6 +363,9 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 	}
 	v.CanResend = u.Status == domain.UserPending && p.may(c, act, authz.ActionUserResendActivation, res)
 	v.CanEdit = u.Status != domain.UserDeleted && p.may(c, act, authz.ActionUserUpdate, res)
+	if u.Status != domain.UserDeleted && p.may(c, act, authz.ActionAssignmentRead, assignmentResource(u.ProductionUnitID)) {
+		v.RightsURL = UsersPath + "/" + u.ID.String() + "/rights"
+	}
 	now := time.Now()
 	admins, err := p.Roles.CountActiveOrgAdmins(ctx, act.Org.ID, now)
 	if err != nil {

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/erhverv/erhverv/internal/dbtest"
+	"github.com/erhverv/erhverv/internal/seed"
+)
+
+// TestReplicasShareRightsChanges runs two `erhverv serve` processes on one
+// database, as a deployment behind a load balancer does. Replica B has the
+// employee's rights cached when a rights administrator removes a privilege
+// through replica A; B must honour the removal within a second, which only
+// PostgreSQL LISTEN/NOTIFY between the replicas can make happen (neither
+// caches with a time limit that short).
+func TestReplicasShareRightsChanges(t *testing.T) {
+	addrA, addrB, simAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	baseA, baseB, simURL := "http://"+addrA, "http://"+addrB, "http://"+simAddr
+
+	simEnv := append(testEnv("", ""), "MITID_SIM_ADDR="+simAddr, "MITID_SIM_ISSUER="+simURL,
+		"MITID_SIM_STORE="+filepath.Join(t.TempDir(), "identities.json"),
+		"MITID_SIM_REDIRECT_URIS="+baseA+"/login/callback,"+baseB+"/login/callback",
+		"MITID_SIM_POST_LOGOUT_REDIRECT_URIS="+baseA+"/,"+baseB+"/")
+	_, simExited := process(t, "mitid-sim", simEnv)
+	waitHealthy(t, simURL+"/healthz", simExited)
+
+	dbURL := dbtest.NewURL(t)
+	replica := func(addr string) []string {
+		return append(testEnv(dbURL, addr),
+			"ERHVERV_BROKER_ISSUER="+simURL, "ERHVERV_BROKER_CLIENT_ID=erhverv", "ERHVERV_BROKER_CLIENT_SECRET=erhverv-dev-secret",
+			"ERHVERV_CVR_REGISTER_FILE="+filepath.Join(repoRoot(), "internal", "seed", "cvr-register.json"))
+	}
+	erhverv(t, replica(addrA), "migrate", "up")
+	erhverv(t, replica(addrA), "seed", "demo")
+	logsA, exitedA := process(t, "erhverv", replica(addrA), "serve")
+	logsB, exitedB := process(t, "erhverv", replica(addrB), "serve")
+	waitReady(t, baseA, exitedA, time.Minute)
+	waitReady(t, baseB, exitedB, time.Minute)
+	_, _ = logsA, logsB
+
+	// Sessions live in PostgreSQL and cookies do not depend on the port:
+	// one login serves both replicas, as behind a load balancer.
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	loginOverHTTP(t, hc, baseA, simURL, "demo-sofie")
+
+	check := baseB + "/portal/rights/check?" + url.Values{
+		"user": {"lars@nordlys.example.dk"}, "privilege": {"urn:dk:skattefar:moms:indberet"},
+		"scope": {"cvr:" + seed.CVRNordlys}, "level": {"substantial"},
+	}.Encode()
+	if got := checkAnswer(t, hc, check); got != "allow" {
+		t.Fatalf("before the removal, replica B answers %s, want allow", got)
+	}
+	// Asked twice, so B answers from its cache.
+	if got := checkAnswer(t, hc, check); got != "allow" {
+		t.Fatalf("replica B, asked again, answers %s, want allow", got)
+	}
+
+	removeAssignmentOverHTTP(t, hc, baseA, seed.ID("user:lars").String(), seed.ID("assign:lars:moms:indberet").String())
+	removed := time.Now()
+
+	var answer string
+	for time.Since(removed) < time.Second {
+		if answer = checkAnswer(t, hc, check); answer == "deny" {
+			t.Logf("replica B honoured the removal after %v", time.Since(removed).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("a second after the removal through replica A, replica B still answers %s, want deny", answer)
+}
+
+// loginOverHTTP logs subject in at base through the simulator, with plain
+// HTTP: the portal sends the browser to the broker, the simulator's form is
+// posted, and the redirects lead back.
+func loginOverHTTP(t *testing.T, hc *http.Client, base, simURL, subject string) {
+	t.Helper()
+	resp, err := hc.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	id := resp.Request.URL.Query().Get("id")
+	if !strings.HasPrefix(resp.Request.URL.String(), simURL+"/login") || id == "" {
+		t.Fatalf("login start led to %s, not the simulator's login page", resp.Request.URL)
+	}
+	resp, err = hc.PostForm(simURL+"/login", url.Values{"id": {id}, "subject": {subject}, "authenticator": {"code_app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), base+"/portal") {
+		t.Fatalf("login as %s ended at %s with %d, want the portal", subject, resp.Request.URL, resp.StatusCode)
+	}
+}
+
+// checkAnswer asks the rights check page and returns "allow" or "deny".
+func checkAnswer(t *testing.T, hc *http.Client, target string) string {
+	t.Helper()
+	resp, err := hc.Get(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	switch page := string(body); {
+	case resp.StatusCode != http.StatusOK:
+		t.Fatalf("GET %s: %d\n%s", target, resp.StatusCode, page)
+	case strings.Contains(page, `data-testid="check-allow"`):
+		return "allow"
+	case strings.Contains(page, `data-testid="check-deny"`):
+		return "deny"
+	default:
+		t.Fatalf("GET %s: the page gives no answer\n%s", target, page)
+	}
+	return ""
+}

@@ -1,0 +1,160 @@
+package portal
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/erhverv/erhverv/internal/authz"
+	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/rights"
+	"github.com/erhverv/erhverv/internal/server"
+	"github.com/erhverv/erhverv/web"
+	"github.com/erhverv/erhverv/web/pages"
+)
+
+// myRights is the acting identity's own rights page.
+func (p *Portal) myRights(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	c.Redirect(http.StatusSeeOther, UsersPath+"/"+act.User.ID.String()+"/rights")
+}
+
+// userRights shows every privilege the user holds, with why (directly,
+// through a group, from a power of attorney) and until when, the grants
+// not in effect with the reason, and the direct assignments an
+// administrator manages. A user may see their own (self.read).
+func (p *Portal) userRights(c *gin.Context) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok {
+		return
+	}
+	self := u.ID == act.User.ID
+	readRes := assignmentResource(u.ProductionUnitID)
+	if self && !p.may(c, act, authz.ActionAssignmentRead, readRes) {
+		if !p.authorize(c, act, authz.ActionSelfRead, authz.Resource{Type: "user", ID: u.ID.String(), OwnerID: u.ID.String()}, authz.Context{}) {
+			return
+		}
+	} else if !p.authorize(c, act, authz.ActionAssignmentRead, readRes, authz.Context{}) {
+		return
+	}
+	if u.Status == domain.UserDeleted {
+		p.renderError(c, http.StatusNotFound)
+		return
+	}
+	lang := p.lang(c)
+	ctx := c.Request.Context()
+	v := pages.UserRightsView{UserID: u.ID.String(), Name: displayName(lang, u), Self: self, BackURL: UsersPath + "/" + u.ID.String(),
+		ReturnTo: UsersPath + "/" + u.ID.String() + "/rights"}
+	current := UsersPath
+	if self {
+		v.BackURL, current = OverviewPath, OverviewPath
+	}
+	if v.Notice = doneNotice(c, lang, "assign.done."); v.Notice == "" {
+		v.Notice = doneNotice(c, lang, "rights.done.")
+	}
+	title := web.T(lang, "userrights.heading.self")
+	if !self {
+		title = web.T(lang, "userrights.heading") + " " + v.Name
+	}
+	v.Frame = p.frame(c, act, title, current)
+
+	effective, err := p.Runtime.Effective(ctx, u.ID, "", p.now())
+	if err != nil {
+		// The page still shows the assignments; the explanation waits.
+		p.log.LogAttrs(ctx, slog.LevelError, "effective rights", slog.String("request_id", server.RequestID(c)), slog.String("error", err.Error()))
+		v.EffectiveProblem = web.T(lang, "userrights.effective.problem")
+	}
+	for _, e := range effective {
+		l := effectiveLine(lang, e)
+		if e.InEffect {
+			v.InEffect = append(v.InEffect, l)
+		} else {
+			v.NotInEffect = append(v.NotInEffect, l)
+		}
+	}
+
+	// The direct assignments, for those who may read them; removing and
+	// assigning as the policy allows.
+	if p.may(c, act, authz.ActionAssignmentRead, readRes) {
+		v.ShowDirect = true
+		views, _, err := p.Rights.ListAssignments(ctx, postgres.AssignmentFilter{OrgID: act.Org.ID, UserID: &u.ID, Limit: 500})
+		if err != nil {
+			p.internalError(c, err)
+			return
+		}
+		v.Direct = p.assignmentLines(c, act, views)
+		if p.may(c, act, authz.ActionAssignmentCreate, readRes) {
+			entries, _, err := p.Rights.SearchPrivileges(ctx, postgres.PrivilegeFilter{Limit: 500})
+			if err != nil {
+				p.internalError(c, err)
+				return
+			}
+			for _, e := range entries {
+				v.Assignable = append(v.Assignable, pages.Choice{Value: e.Privilege.ID.String(),
+					Label: privilegeName(lang, e.Privilege.NameDA, e.Privilege.NameEN) + " · " + e.SystemName + " (" + e.Privilege.URI + ")"})
+			}
+		}
+	}
+	render(c, http.StatusOK, pages.UserRights(v))
+}
+
+// effectiveLine shows one grant with why the user holds it.
+func effectiveLine(lang string, e rights.Effective) pages.EffectiveLine {
+	g := e.Grant
+	l := pages.EffectiveLine{GrantID: g.ID, PrivilegeName: privilegeName(lang, g.Privilege.NameDA, g.Privilege.NameEN),
+		PrivilegeURI: g.Privilege.URI, PrivilegeURL: PrivilegesPath + "/" + g.Privilege.ID.String(),
+		System: strings.Trim(g.Privilege.ITSystemName+" · "+g.Privilege.ProviderName, " ·"), Scope: scopeText(lang, g.Scope),
+		Constraints: constraintsText(lang, g.Constraints), InEffect: e.InEffect, Why: whyText(lang, g)}
+	if g.ValidFrom != nil {
+		l.From = domain.FormatDate(*g.ValidFrom, lang)
+	}
+	if g.ValidTo != nil {
+		l.Until = domain.FormatDate(*g.ValidTo, lang)
+	}
+	if !e.InEffect {
+		for _, r := range e.Reasons {
+			l.Reasons = append(l.Reasons, textOr(lang, "rights.reason."+r.Code, r.Message))
+		}
+	}
+	return l
+}
+
+// whyText says how the user came to hold a grant.
+func whyText(lang string, g rights.Grant) string {
+	switch g.Source {
+	case rights.SourceGroup:
+		s := web.T(lang, "userrights.why.group")
+		if g.Group != nil {
+			s += " " + g.Group.Name
+			if g.Group.OrgName != "" {
+				s += " (" + g.Group.OrgName + ")"
+			}
+		}
+		return s
+	case rights.SourcePoA, rights.SourcePoAPerson:
+		key := "userrights.why.poa"
+		if g.Source == rights.SourcePoAPerson {
+			key = "userrights.why.poa_person"
+		}
+		from := g.GrantorName
+		if g.PoA != nil && g.PoA.GrantorName != "" {
+			from = g.PoA.GrantorName
+		}
+		return strings.TrimSpace(web.T(lang, key) + " " + from)
+	}
+	s := web.T(lang, "userrights.why.direct")
+	if g.GrantorName != "" {
+		s += " " + web.T(lang, "userrights.why.by") + " " + g.GrantorName
+	}
+	return s
+}
