@@ -18,7 +18,7 @@ func checkByHint(t *testing.T, ctx context.Context, uri string) {
 }
 
 // rightsShow reports whether the identity's own rights page lists the
-// privilege as in effect.
+// privilege, as in effect or among its assignments.
 func rightsShow(t *testing.T, ctx context.Context, base, privilege string) bool {
 	t.Helper()
 	if err := chromedp.Do(ctx,
@@ -27,8 +27,8 @@ func rightsShow(t *testing.T, ctx context.Context, base, privilege string) bool 
 	); err != nil {
 		t.Fatal(err)
 	}
-	return run(t, ctx, chromedp.Evaluate[bool](`(() => { const t = document.querySelector('[data-testid="rights-in-effect"]');
-		return !!t && t.textContent.includes('`+privilege+`'); })()`))
+	return run(t, ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll('[data-testid="rights-in-effect"], [data-testid="direct-assignments"]')]
+		.some(t => t.textContent.includes('`+privilege+`'))`))
 }
 
 // Nordlys gives Havbryg a power of attorney; Havbryg's administrator
@@ -117,7 +117,7 @@ func TestPowerOfAttorneyGivenAcceptedPassedOnAndEnded(t *testing.T) {
 	mitIDLogin(t, metteB, "demo-mette", "choose-95001238")
 	run(t, metteB, chromedp.Click(sel("choose-95001238")))
 	run(t, metteB, chromedp.WaitVisible(sel("overview-heading")))
-	if !rightsShow(t, metteB, s.URL, "Indberet moms") {
+	if !rightsShow(t, metteB, s.URL, "urn:dk:skattefar:moms:indberet") {
 		t.Errorf("before the end, Mette's rights at Havbryg lack Indberet moms: %q", run(t, metteB, chromedp.Text("main")))
 	}
 
@@ -137,14 +137,17 @@ func TestPowerOfAttorneyGivenAcceptedPassedOnAndEnded(t *testing.T) {
 	// What Havbryg passed on is gone, and the employee no longer holds it.
 	if err := chromedp.Do(anders,
 		chromedp.Navigate(poaURL),
-		chromedp.WaitVisible(sel("passed-on-none")),
+		chromedp.WaitVisible(sel("poa-detail-status")),
 	); err != nil {
 		t.Fatal(err)
 	}
 	if got := textOf(t, anders, "poa-detail-status"); got != "Ophørt" {
 		t.Errorf("Havbryg's page after the end: %q", got)
 	}
-	if rightsShow(t, metteB, s.URL, "Indberet moms") {
+	if n := run(t, anders, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="passed-on"] tbody tr, [data-testid="pass-on-form"]').length`)); n != 0 {
+		t.Errorf("Havbryg's page after the end still lists %d passed-on rows or the form", n)
+	}
+	if rightsShow(t, metteB, s.URL, "urn:dk:skattefar:moms:indberet") {
 		t.Errorf("after the end, Mette's rights at Havbryg still show Indberet moms: %q", run(t, metteB, chromedp.Text("main")))
 	}
 }

@@ -222,7 +222,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		if err != nil {
 			return &config.Error{Var: "ERHVERV_SMTP_ADDR", Problem: err.Error()}
 		}
-		worker, err := jobs.StartWorker(ctx, db.Pool(), protector, sender, log)
+		worker, err := jobs.StartWorker(ctx, db.Pool(), protector, sender, log, jobs.WithRequestExpiry(popts.Administration))
 		if err != nil {
 			return fmt.Errorf("start mail worker: %w", err)
 		}

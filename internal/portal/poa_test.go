@@ -183,8 +183,13 @@ func TestPowerOfAttorneyAskedForAndGranted(t *testing.T) {
 
 	ahc := browser(t)
 	p.loginAs(ahc, "/login", "demo-anders", "code_app").Body.Close()
+	doc := page(t, get(t, ahc, p.url+portal.PoAPath+"/ask?lang=en"))
+	if doc.Find(`[data-testid="field-grantor_cvr"]`).Length() != 1 || !strings.Contains(text(doc, "poa-form-heading"), "Ask for a power of attorney") {
+		t.Errorf("the ask form in English: %q", doc.Find("main").Text())
+	}
+	get(t, ahc, p.url+portal.PoAPath+"?lang=da").Body.Close()
 	resp := post(t, ahc, p.url+portal.PoAPath+"/ask", url.Values{"grantor_cvr": {"12345678"}, "privilege": {laes.String()}, "reason": {"kort"}})
-	doc := page(t, resp)
+	doc = page(t, resp)
 	if resp.StatusCode != http.StatusBadRequest || text(doc, "error-grantor_cvr") == "" || text(doc, "error-reason") == "" {
 		t.Fatalf("bad ask: %d %q", resp.StatusCode, text(doc, "error-summary"))
 	}

@@ -357,7 +357,24 @@ func (p *Portal) privilegeAssign(c *gin.Context) {
 		}
 	}
 	if len(extra) > 0 || len(errs) > 0 {
-		p.renderPrivilege(c, act, e, http.StatusBadRequest, form, append(extra, assignErrors(lang, errs, labels)...))
+		// Show what else is wrong too, without storing anything.
+		shown := append(extra, assignErrors(lang, errs, labels)...)
+		has := map[string]bool{}
+		for _, fe := range shown {
+			has[fe.Field] = true
+		}
+		if cerr := p.Rights.CheckAssignments(ctx, n); cerr != nil {
+			if domain.ErrorCode(cerr) == domain.EINTERNAL {
+				p.internalError(c, cerr)
+				return
+			}
+			for _, fe := range assignErrors(lang, cerr, labels) {
+				if !has[fe.Field] {
+					shown = append(shown, fe)
+				}
+			}
+		}
+		p.renderPrivilege(c, act, e, http.StatusBadRequest, form, shown)
 		return
 	}
 	if _, err := p.Rights.CreateAssignments(ctx, p.actorOf(c, act), n); err != nil {
@@ -381,17 +398,7 @@ func (p *Portal) privilegeAssign(c *gin.Context) {
 // assignErrors words the repository's problems for the assign form: those
 // about one user name the user, and holders are the users field.
 func assignErrors(lang string, err error, labels map[uuid.UUID]string) []pages.FieldError {
-	var list []*domain.Error
-	var ve domain.ValidationErrors
-	var de *domain.Error
-	switch {
-	case errors.As(err, &ve):
-		list = ve
-	case errors.As(err, &de):
-		list = []*domain.Error{de}
-	case err != nil:
-		return []pages.FieldError{{Message: domain.ErrorMessage(err)}}
-	}
+	list := domainErrors(err)
 	out := make([]pages.FieldError, 0, len(list))
 	for _, e := range list {
 		fe := pages.FieldError{Field: e.Field, Message: translate(lang, e)}
@@ -411,4 +418,20 @@ func assignErrors(lang string, err error, labels map[uuid.UUID]string) []pages.F
 		out = append(out, fe)
 	}
 	return out
+}
+
+// domainErrors is every *domain.Error in err: the list of a
+// ValidationErrors, or the one; anything else is a generic message.
+func domainErrors(err error) []*domain.Error {
+	var ve domain.ValidationErrors
+	var de *domain.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ve):
+		return ve
+	case errors.As(err, &de):
+		return []*domain.Error{de}
+	}
+	return []*domain.Error{asDomainError(err)}
 }

@@ -191,8 +191,7 @@ func TestServiceProviderPublishesPrivileges(t *testing.T) {
 		t.Errorf("another organisation changed the provider's catalogue: %d rows", n)
 	}
 	// An employee without roles manages no systems.
-	lars := p.plainUser(provider, "demo-lars")
-	_ = lars
+	p.plainUser(provider, "demo-lars")
 	plain := browser(t)
 	p.loginAs(plain, "/login", "demo-lars", "code_app").Body.Close()
 	if got := status(t, get(t, plain, p.url+portal.SystemsPath)); got != http.StatusForbidden {
@@ -222,12 +221,11 @@ func TestAssignPrivilegesAndWhoHasWhat(t *testing.T) {
 	p := newPlatform(t, "oiosaml")
 	f := p.catalogueFixture()
 	ctx := context.Background()
-	jonas := p.auditEmployee(f.org, "demo-jonas", domain.RoleUserAdmin)
+	p.auditEmployee(f.org, "demo-jonas", domain.RoleUserAdmin)
 	lars := p.plainUser(f.org, "demo-lars")
 	freja := p.plainUser(f.org, "demo-freja")
 	hc := browser(t)
 	p.loginAs(hc, "/login", "demo-jonas", "code_app").Body.Close()
-	_ = jonas
 
 	privPath := p.url + portal.PrivilegesPath + "/" + f.kle.ID.String()
 	doc := page(t, get(t, hc, privPath))
@@ -545,8 +543,8 @@ func TestUserRightsPageExplainsWhy(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != portal.UsersPath+"/"+lars.ID.String()+"/rights" {
 		t.Fatalf("my rights: %d at %s", resp.StatusCode, resp.Request.URL)
 	}
-	if p := text(doc, "effective-problem"); p != "" {
-		t.Fatalf("the rights service could not explain: %q", p)
+	if msg := text(doc, "effective-problem"); msg != "" {
+		t.Fatalf("the rights service could not explain: %q", msg)
 	}
 	inEffect := text(doc, "rights-in-effect")
 	for _, want := range []string{"Behandl momssager", "Tildelt direkte", "P-nummer 1012345671", "25.*", "Se moms", "Gennem gruppen Bogholderi",

@@ -188,16 +188,19 @@ func privilegeFormValues(pr *domain.Privilege) pages.PrivilegeFormValues {
 	return form
 }
 
-// privilegeFieldErrors words a privilege's problems for the form; a
-// constraint type entered on its own line is that field's.
-func privilegeFieldErrors(lang string, err error, form pages.PrivilegeFormValues) []pages.FieldError {
-	errs := fieldErrors(lang, err)
-	for i, e := range errs {
-		if e.Field == "constraint_types" && form.OtherConstraintTypes != "" && domain.ErrorKey(err) == "privilege.constraint_type" {
-			errs[i].Field = "other_constraint_types"
+// privilegeFieldErrors words a privilege's problems for the form. The
+// known constraint types are ticks and always well-formed, so a malformed
+// type is one written on its own line.
+func privilegeFieldErrors(lang string, err error) []pages.FieldError {
+	var out []pages.FieldError
+	for _, e := range domainErrors(err) {
+		fe := pages.FieldError{Field: e.Field, Message: translate(lang, e)}
+		if e.Key == "privilege.constraint_type" {
+			fe.Field = "other_constraint_types"
 		}
+		out = append(out, fe)
 	}
-	return errs
+	return out
 }
 
 func (p *Portal) privilegePublish(c *gin.Context) {
@@ -214,7 +217,7 @@ func (p *Portal) privilegePublish(c *gin.Context) {
 	if err := p.Rights.PublishOwnPrivilege(c.Request.Context(), p.actorOf(c, act), pr); err != nil {
 		if isFormError(err) {
 			p.renderSystem(c, act, sys, formStatus(err), pages.SystemFormValues{Name: sys.Name, Description: sys.Description, Status: sys.Status}, nil,
-				form, privilegeFieldErrors(p.lang(c), err, form))
+				form, privilegeFieldErrors(p.lang(c), err))
 			return
 		}
 		p.notFound(c, err)
@@ -283,7 +286,7 @@ func (p *Portal) privilegeUpdate(c *gin.Context) {
 	form := privilegeFromForm(c, pr)
 	if err := p.Rights.UpdatePrivilege(c.Request.Context(), p.actorOf(c, act), pr); err != nil {
 		if isFormError(err) {
-			p.renderPrivilegeEdit(c, act, sys, cur, formStatus(err), form, privilegeFieldErrors(p.lang(c), err, form))
+			p.renderPrivilegeEdit(c, act, sys, cur, formStatus(err), form, privilegeFieldErrors(p.lang(c), err))
 			return
 		}
 		p.notFound(c, err)

@@ -150,7 +150,7 @@ func (s *PoAService) Offer(ctx context.Context, actor Actor, orgID uuid.UUID, o 
 	}
 	var out *domain.PowerOfAttorney
 	err := s.db.tx(ctx, func(tx *gorm.DB) error {
-		grantor, err := activeOrgTx(tx, orgID)
+		grantor, err := poaOrgTx(tx, orgID)
 		if err != nil {
 			return err
 		}
@@ -237,7 +237,7 @@ func (s *PoAService) Ask(ctx context.Context, actor Actor, orgID uuid.UUID, a Po
 	now := s.db.Now().UTC()
 	var out *domain.PowerOfAttorney
 	err := s.db.tx(ctx, func(tx *gorm.DB) error {
-		grantee, err := activeOrgTx(tx, orgID)
+		grantee, err := poaOrgTx(tx, orgID)
 		if err != nil {
 			return err
 		}
@@ -817,7 +817,7 @@ func lockPoATx(tx *gorm.DB, orgID, id uuid.UUID) (*poaRow, *organisationRow, *or
 	return &row, &grantor, &grantee, nil
 }
 
-func activeOrgTx(tx *gorm.DB, orgID uuid.UUID) (*organisationRow, error) {
+func poaOrgTx(tx *gorm.DB, orgID uuid.UUID) (*organisationRow, error) {
 	var org organisationRow
 	if err := tx.Take(&org, "id = ?", orgID).Error; err != nil {
 		return nil, notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Key: "org.not_found", Message: "The organisation does not exist."}, "find organisation")

@@ -785,57 +785,20 @@ const UserFieldPrefix = "user:"
 // privilege for this scope (ECONFLICT). An end date that has passed is
 // refused too. Nothing is stored unless everything is right.
 func (s *RightsService) CreateAssignments(ctx context.Context, actor Actor, n NewAssignments) ([]*domain.Assignment, error) {
-	var users []uuid.UUID
-	for _, id := range n.UserIDs {
-		if !slices.Contains(users, id) {
-			users = append(users, id)
-		}
-	}
-	var errs domain.ValidationErrors
-	switch {
-	case len(users) == 0 && n.GroupID == nil:
-		errs = append(errs, domain.Invalid("users", "assignment.holder", "Choose at least one user, or a group."))
-	case len(users) > 0 && n.GroupID != nil:
-		errs = append(errs, domain.Invalid("users", "assignment.holder_both", "Assign to users or to a group, not both at once."))
-	case len(users) > MaxAssignmentsAtOnce:
-		errs = append(errs, domain.Invalid("users", "assignment.too_many", fmt.Sprintf("Assign to at most %d users at once.", MaxAssignmentsAtOnce)))
-	}
-	now := s.db.Now()
-	if n.ValidTo != nil && !n.ValidTo.After(now) {
-		errs = append(errs, domain.Invalid("valid_to", "assignment.ended", "The end date has passed; choose a later one, or none."))
-	}
-	errs.Add(domain.ValidatePeriod(n.ValidFrom, n.ValidTo))
+	users := distinctUsers(n.UserIDs)
 	granter := actor.UserID
-	template := func() *domain.Assignment {
-		return &domain.Assignment{OrgID: n.OrgID, PrivilegeID: n.PrivilegeID, GroupID: n.GroupID, Scope: n.Scope,
-			ConstraintValues: n.ConstraintValues, ValidFrom: n.ValidFrom, ValidTo: n.ValidTo, GrantedBy: &granter}
-	}
 	var out []*domain.Assignment
 	err := s.db.tx(ctx, func(tx *gorm.DB) error {
-		var uri string
-		if err := tx.Model(&privilegeRow{}).Select("uri").Where("id = ?", n.PrivilegeID).Take(&uri).Error; err != nil {
-			return notFoundOr(err, errPrivilegeNotFound, "find privilege")
-		}
-		if err := checkGrantTx(tx, template()); err != nil {
-			if domain.ErrorCode(err) == domain.EINTERNAL {
-				return err
-			}
-			errs.Add(err)
-		}
-		holderErrs, err := s.holderProblemsTx(tx, n, users, now)
+		uri, err := s.assignmentProblemsTx(tx, n, users)
 		if err != nil {
-			return err
-		}
-		errs = append(errs, holderErrs...)
-		if err := errs.Err(); err != nil {
 			return err
 		}
 		holders := make([]*domain.Assignment, 0, max(len(users), 1))
 		if n.GroupID != nil {
-			holders = append(holders, template())
+			holders = append(holders, n.template(&granter))
 		}
 		for i := range users {
-			a := template()
+			a := n.template(&granter)
 			a.GroupID, a.UserID = nil, &users[i]
 			holders = append(holders, a)
 		}
@@ -855,6 +818,65 @@ func (s *RightsService) CreateAssignments(ctx context.Context, actor Actor, n Ne
 		return nil, err
 	}
 	return out, nil
+}
+
+// CheckAssignments reports what CreateAssignments would refuse in n,
+// changing nothing: a form can show every problem even while some of its
+// other fields are still wrong.
+func (s *RightsService) CheckAssignments(ctx context.Context, n NewAssignments) error {
+	return s.db.tx(ctx, func(tx *gorm.DB) error {
+		_, err := s.assignmentProblemsTx(tx, n, distinctUsers(n.UserIDs))
+		return err
+	})
+}
+
+func distinctUsers(ids []uuid.UUID) []uuid.UUID {
+	var users []uuid.UUID
+	for _, id := range ids {
+		if !slices.Contains(users, id) {
+			users = append(users, id)
+		}
+	}
+	return users
+}
+
+func (n NewAssignments) template(grantedBy *uuid.UUID) *domain.Assignment {
+	return &domain.Assignment{OrgID: n.OrgID, PrivilegeID: n.PrivilegeID, GroupID: n.GroupID, Scope: n.Scope,
+		ConstraintValues: n.ConstraintValues, ValidFrom: n.ValidFrom, ValidTo: n.ValidTo, GrantedBy: grantedBy}
+}
+
+// assignmentProblemsTx returns the privilege's URI and every problem of n.
+func (s *RightsService) assignmentProblemsTx(tx *gorm.DB, n NewAssignments, users []uuid.UUID) (string, error) {
+	var errs domain.ValidationErrors
+	switch {
+	case len(users) == 0 && n.GroupID == nil:
+		errs = append(errs, domain.Invalid("users", "assignment.holder", "Choose at least one user, or a group."))
+	case len(users) > 0 && n.GroupID != nil:
+		errs = append(errs, domain.Invalid("users", "assignment.holder_both", "Assign to users or to a group, not both at once."))
+	case len(users) > MaxAssignmentsAtOnce:
+		errs = append(errs, domain.Invalid("users", "assignment.too_many", fmt.Sprintf("Assign to at most %d users at once.", MaxAssignmentsAtOnce)))
+	}
+	now := s.db.Now()
+	if n.ValidTo != nil && !n.ValidTo.After(now) {
+		errs = append(errs, domain.Invalid("valid_to", "assignment.ended", "The end date has passed; choose a later one, or none."))
+	}
+	errs.Add(domain.ValidatePeriod(n.ValidFrom, n.ValidTo))
+	var uri string
+	if err := tx.Model(&privilegeRow{}).Select("uri").Where("id = ?", n.PrivilegeID).Take(&uri).Error; err != nil {
+		return "", notFoundOr(err, errPrivilegeNotFound, "find privilege")
+	}
+	if err := checkGrantTx(tx, n.template(nil)); err != nil {
+		if domain.ErrorCode(err) == domain.EINTERNAL {
+			return "", err
+		}
+		errs.Add(err)
+	}
+	holderErrs, err := s.holderProblemsTx(tx, n, users, now)
+	if err != nil {
+		return "", err
+	}
+	errs = append(errs, holderErrs...)
+	return uri, errs.Err()
 }
 
 // holderProblemsTx finds the users of n that are not living users of the

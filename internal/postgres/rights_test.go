@@ -84,7 +84,9 @@ func (f *rightsFixture) assignments(t *testing.T) int {
 	return f.count(t, "SELECT count(*) FROM privilege_assignments")
 }
 
-func cvrScope(o *domain.Organisation) domain.Scope { return domain.Scope{Kind: domain.ScopeCVR, Value: o.CVR} }
+func cvrScope(o *domain.Organisation) domain.Scope {
+	return domain.Scope{Kind: domain.ScopeCVR, Value: o.CVR}
+}
 
 func TestITSystemsAndPrivilegesBelongToTheirProvider(t *testing.T) {
 	t.Parallel()

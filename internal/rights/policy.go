@@ -102,13 +102,15 @@ func (p *Policy) decide(ctx context.Context, input ast.Value) (Decision, error) 
 	return d, nil
 }
 
-// verdict is the policy's word on one grant, in input order.
+// verdict is the policy's word on one grant.
 type verdict struct {
-	grant    string
+	judged   bool
 	inEffect bool
 	reasons  []Reason
 }
 
+// verdicts evaluates the effective grants; the result is indexed like
+// input.grants.
 func (p *Policy) verdicts(ctx context.Context, input ast.Value) ([]verdict, error) {
 	rs, err := p.effective.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
@@ -142,29 +144,67 @@ func decisionFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	return Decision{Allow: bool(allow), Reasons: reasons}, nil
 }
 
+// verdictsFromTerm reads {"in_effect": {index: reason}, "not_in_effect":
+// {index: [reasons]}} into verdicts by grant index.
 func verdictsFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
-	arr, ok := t.Value.(*ast.Array)
+	obj, ok := t.Value.(ast.Object)
 	if !ok {
-		return nil, fmt.Errorf("%w: effective is %v, not an array", errMalformed, ast.ValueName(t.Value))
+		return nil, fmt.Errorf("%w: effective is %v, not an object", errMalformed, ast.ValueName(t.Value))
 	}
-	out := make([]verdict, arr.Len())
-	for i := range arr.Len() {
-		obj, ok := arr.Elem(i).Value.(ast.Object)
+	in, okIn := valueOf[ast.Object](obj, keyInEffect)
+	out, okOut := valueOf[ast.Object](obj, keyNotInEffect)
+	if !okIn || !okOut {
+		return nil, fmt.Errorf("%w: effective lacks in_effect or not_in_effect", errMalformed)
+	}
+	verdicts := make([]verdict, in.Len()+out.Len())
+	at := func(k *ast.Term) (*verdict, error) {
+		n, ok := k.Value.(ast.Number)
+		i, isInt := n.Int()
+		if !ok || !isInt || i < 0 || i >= len(verdicts) || verdicts[i].judged {
+			return nil, fmt.Errorf("%w: effective has a bad or repeated grant index %v", errMalformed, k)
+		}
+		verdicts[i].judged = true
+		return &verdicts[i], nil
+	}
+	err := in.Iter(func(k, v *ast.Term) error {
+		r, ok := v.Value.(ast.Object)
 		if !ok {
-			return nil, fmt.Errorf("%w: verdict %d is not an object", errMalformed, i)
+			return fmt.Errorf("%w: reason of grant %v is not an object", errMalformed, k)
 		}
-		grant, okGrant := valueOf[ast.String](obj, keyGrant)
-		inEffect, okEffect := valueOf[ast.Boolean](obj, keyInEffect)
-		if !okGrant || !okEffect {
-			return nil, fmt.Errorf("%w: verdict %d lacks grant or in_effect", errMalformed, i)
-		}
-		reasons, err := reasonsOf(obj)
+		reason, err := reasonOf(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out[i] = verdict{grant: string(grant), inEffect: bool(inEffect), reasons: reasons}
+		vd, err := at(k)
+		if err != nil {
+			return err
+		}
+		vd.inEffect, vd.reasons = true, []Reason{reason}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	err = out.Iter(func(k, v *ast.Term) error {
+		arr, ok := v.Value.(*ast.Array)
+		if !ok {
+			return fmt.Errorf("%w: reasons of grant %v are not an array", errMalformed, k)
+		}
+		reasons, err := reasonList(arr)
+		if err != nil {
+			return err
+		}
+		vd, err := at(k)
+		if err != nil {
+			return err
+		}
+		vd.reasons = reasons
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return verdicts, nil
 }
 
 var (
@@ -172,6 +212,9 @@ var (
 	keyReasons = ast.StringTerm("reasons")
 	keyCode    = ast.StringTerm("code")
 	keyMessage = ast.StringTerm("message")
+
+	keyInEffect    = ast.StringTerm("in_effect")
+	keyNotInEffect = ast.StringTerm("not_in_effect")
 )
 
 func reasonsOf(obj ast.Object) ([]Reason, error) {
@@ -179,24 +222,36 @@ func reasonsOf(obj ast.Object) ([]Reason, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: reasons is not an array", errMalformed)
 	}
+	return reasonList(arr)
+}
+
+func reasonList(arr *ast.Array) ([]Reason, error) {
 	out := make([]Reason, 0, arr.Len())
 	for i := range arr.Len() {
 		r, ok := arr.Elem(i).Value.(ast.Object)
 		if !ok {
 			return nil, fmt.Errorf("%w: reason %d is not an object", errMalformed, i)
 		}
-		code, okCode := valueOf[ast.String](r, keyCode)
-		message, okMessage := valueOf[ast.String](r, keyMessage)
-		if !okCode || !okMessage || code == "" {
-			return nil, fmt.Errorf("%w: reason %d lacks a code or a message", errMalformed, i)
-		}
-		reason := Reason{Code: string(code), Message: string(message)}
-		if g, ok := valueOf[ast.String](r, keyGrant); ok {
-			reason.Grant = string(g)
+		reason, err := reasonOf(r)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, reason)
 	}
 	return out, nil
+}
+
+func reasonOf(r ast.Object) (Reason, error) {
+	code, okCode := valueOf[ast.String](r, keyCode)
+	message, okMessage := valueOf[ast.String](r, keyMessage)
+	if !okCode || !okMessage || code == "" {
+		return Reason{}, fmt.Errorf("%w: a reason lacks a code or a message", errMalformed)
+	}
+	reason := Reason{Code: string(code), Message: string(message)}
+	if g, ok := valueOf[ast.String](r, keyGrant); ok {
+		reason.Grant = string(g)
+	}
+	return reason, nil
 }
 
 func valueOf[V ast.Value](obj ast.Object, key *ast.Term) (V, bool) {

@@ -134,8 +134,8 @@ func (s *Service) Effective(ctx context.Context, userID uuid.UUID, level string,
 	}
 	out := make([]Effective, len(grants))
 	for i := range grants {
-		if verdicts[i].grant != grants[i].ID {
-			return nil, fmt.Errorf("%w: verdict %d is about %q, not %q", errMalformed, i, verdicts[i].grant, grants[i].ID)
+		if !verdicts[i].judged {
+			return nil, fmt.Errorf("%w: no verdict on grant %q", errMalformed, grants[i].ID)
 		}
 		out[i] = Effective{Grant: grants[i], InEffect: verdicts[i].inEffect, Reasons: verdicts[i].reasons}
 	}

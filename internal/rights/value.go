@@ -23,7 +23,6 @@ var (
 	keyGroup       = ast.StringTerm("group")
 	keyID          = ast.StringTerm("id")
 	keyIdentity    = ast.StringTerm("identity")
-	keyInEffect    = ast.StringTerm("in_effect")
 	keyKind        = ast.StringTerm("kind")
 	keyLevel       = ast.StringTerm("level")
 	keyMinLoA      = ast.StringTerm("min_loa")

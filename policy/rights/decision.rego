@@ -34,8 +34,11 @@
 #
 #   Speed: a decision is asked on every login and API call, so the allow path
 #   is one comprehension with every check inline, reading input fields
-#   directly (no per-grant lookups of other rules, no strings built). Only a
-#   denial walks the table of named checks in checks.rego to explain itself.
+#   directly: no per-grant lookups of other rules (constants are written out:
+#   9223372036854775807, the largest int64, is "no end"), no function calls
+#   where a builtin will do, no strings built. Only a denial walks the table
+#   of named checks in checks.rego to explain itself. The fast paths must
+#   agree with the table: test_fast_paths_agree_with_the_checks holds them so.
 package erhverv.rights
 
 # METADATA
@@ -48,12 +51,28 @@ package erhverv.rights
 decision := {"allow": true, "reasons": reasons} if {
 	input.identity.status == "active"
 	accepted := _accepted[input.level]
-	reasons := [_granted(g) |
+	sources := _sources
+	reasons := [{"code": source.code, "message": source.message, "grant": g.id} |
 		some g in input.grants
 		g.privilege.uri == input.privilege
-		_in_force(g, accepted)
+
+		# The checks of _usable_checks, inline.
+		source := sources[g.source]
+		g.privilege.status == "active"
+		g.privilege.min_loa in accepted
+		object.get(g, "valid_from", 0) <= input.now
+		input.now < object.get(g, "valid_to", 9223372036854775807)
+		poa := object.get(g, "poa", {"status": "active"})
+		poa.status == "active"
+		object.get(poa, "valid_from", 0) <= input.now
+		input.now < object.get(poa, "valid_to", 9223372036854775807)
+
+		# The checks of _question_checks, inline. Without a group
+		# restriction, the restriction is the asked scope itself.
 		_covers(g.scope, input.scope)
-		not _outside_restriction(g)
+		restriction := object.get(g, ["group", "restriction"], input.scope)
+		restriction.kind == input.scope.kind
+		restriction.value == input.scope.value
 		not _constraint_fails(g)
 	]
 	reasons != []
@@ -62,30 +81,30 @@ decision := {"allow": true, "reasons": reasons} if {
 # METADATA
 # title: Effective grants
 # description: |
-#   Every grant of the identity, in input order, with whether it is in effect
-#   at input.now and why: [{"grant", "in_effect", "reasons"}]. Scope, group
-#   restrictions and constraints are left out (no question is asked); the
-#   level is judged only when input.level is given.
+#   Every grant of the identity judged at input.now, without a question:
+#   {"in_effect": {index: reason}, "not_in_effect": {index: [reasons]}}, by
+#   the grant's index in input.grants. Scope, group restrictions and
+#   constraints are left out; the level is judged only when input.level is
+#   given.
 # entrypoint: true
-effective := [_verdict(g, accepted) |
-	accepted := _effective_levels
-	some g in input.grants
-]
+effective := {"in_effect": _in_effect, "not_in_effect": _explained}
 
-_verdict(g, accepted) := {"grant": g.id, "in_effect": true, "reasons": [_granted(g)]} if {
+# The grants in effect with the reason each is, checking what decision checks
+# before its question (the same inline checks, the same agreement test).
+_in_effect := {i: {"code": source.code, "message": source.message, "grant": g.id} |
 	input.identity.status == "active"
-	_in_force(g, accepted)
-} else := {"grant": g.id, "in_effect": false, "reasons": _failures(g, _effective_checks)}
-
-# _in_force is the checks of a grant that need no question, inline: it must
-# say what the checks of _usable_checks say one by one
-# (test_fast_path_agrees_with_the_checks holds them equal).
-_in_force(g, accepted) if {
+	accepted := _effective_levels
+	sources := _sources
+	some i, g in input.grants
+	source := sources[g.source]
 	g.privilege.status == "active"
 	g.privilege.min_loa in accepted
-	not _not_started(g)
-	not _ended(g)
-	not _poa_out_of_force(g)
+	object.get(g, "valid_from", 0) <= input.now
+	input.now < object.get(g, "valid_to", 9223372036854775807)
+	poa := object.get(g, "poa", {"status": "active"})
+	poa.status == "active"
+	object.get(poa, "valid_from", 0) <= input.now
+	input.now < object.get(poa, "valid_to", 9223372036854775807)
 }
 
 # The login levels that satisfy each minimum level.
@@ -101,17 +120,9 @@ _effective_levels := _accepted[input.level] if {
 
 _denials := [_reason("identity.not_active", _messages["identity.not_active"])] if {
 	object.get(input, ["identity", "status"], "") != "active"
-} else := [r |
-	some g in input.grants
-	g.privilege.uri == input.privilege
-	some r in _failures(g, _decision_checks)
+} else := [reason |
+	some i in _explain_indices
+	some reason in _explained[i]
 ] if {
-	some g in input.grants
-	g.privilege.uri == input.privilege
-} else := [_reason("grant.none", "The user holds no grant of this privilege.")]
-
-_failures(g, checks) := [r |
-	some check in checks
-	not _passes(check, g)
-	some r in _explain(check, g)
-]
+	count(_explain_indices) > 0
+} else := [_reason("grant.none", _messages["grant.none"])]

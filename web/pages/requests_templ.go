@@ -564,7 +564,7 @@ func myRequests(lang string, lines []RequestLine, form RequestForm, pform Privil
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<form method=\"post\" action=\"/portal/requests\" novalidate data-testid=\"request-form\"><fieldset><legend class=\"h3\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<form method=\"post\" action=\"/portal/requests\" novalidate class=\"mt-7\" data-testid=\"request-form\"><fieldset><legend class=\"h3\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -872,7 +872,7 @@ func privilegeRequest(lang string, form PrivilegeRequestForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<form method=\"post\" action=\"/portal/requests\" novalidate data-testid=\"privilege-request-form\"><input type=\"hidden\" name=\"kind\" value=\"privilege\"><fieldset><legend class=\"h3\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<form method=\"post\" action=\"/portal/requests\" novalidate class=\"mt-7\" data-testid=\"privilege-request-form\"><input type=\"hidden\" name=\"kind\" value=\"privilege\"><fieldset><legend class=\"h3\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
