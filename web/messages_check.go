@@ -2,8 +2,8 @@ package web
 
 import "maps"
 
-// Messages of the rights check and of the runtime policy's reasons
-// ("reason." + code), so a decision explains itself in the reader's language.
+// Messages of the rights check page. The policy's reasons are translated by
+// their codes, as rights.reason.<code> in messages_rights.go.
 func init() {
 	maps.Copy(messages[LangDanish], map[string]string{
 		"check.title":              "Tjek en rettighed",

@@ -128,7 +128,7 @@ func (p *Portal) findUserByRef(c *gin.Context, act actor, ref string) (*domain.U
 // reasonText is a reason in the reader's language: its code's translation
 // when there is one, else the policy's own (English) message.
 func reasonText(lang string, r rights.Reason) string {
-	if t := web.T(lang, "reason."+r.Code); t != "reason."+r.Code {
+	if t := web.T(lang, "rights.reason."+r.Code); t != "rights.reason."+r.Code {
 		return t
 	}
 	return r.Message

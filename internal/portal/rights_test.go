@@ -553,6 +553,9 @@ func TestUserRightsPageExplainsWhy(t *testing.T) {
 			t.Errorf("in effect lacks %q: %q", want, inEffect)
 		}
 	}
+	if strings.Contains(inEffect, "Bogholderi (Nordlys") {
+		t.Errorf("the user's own organisation is named again for its group: %q", inEffect)
+	}
 	if got := text(doc, "rights-not-in-effect"); !strings.Contains(got, "Se moms") || !strings.Contains(got, "gælder ikke endnu") {
 		t.Errorf("not in effect: %q", got)
 	}

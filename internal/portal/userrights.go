@@ -75,7 +75,7 @@ func (p *Portal) userRights(c *gin.Context) {
 		v.EffectiveProblem = web.T(lang, "userrights.effective.problem")
 	}
 	for _, e := range effective {
-		l := effectiveLine(lang, e)
+		l := effectiveLine(lang, e, act.Org.Name)
 		if e.InEffect {
 			v.InEffect = append(v.InEffect, l)
 		} else {
@@ -108,13 +108,14 @@ func (p *Portal) userRights(c *gin.Context) {
 	render(c, http.StatusOK, pages.UserRights(v))
 }
 
-// effectiveLine shows one grant with why the user holds it.
-func effectiveLine(lang string, e rights.Effective) pages.EffectiveLine {
+// effectiveLine shows one grant with why the user holds it; orgName is the
+// user's organisation, not named again for its own groups.
+func effectiveLine(lang string, e rights.Effective, orgName string) pages.EffectiveLine {
 	g := e.Grant
 	l := pages.EffectiveLine{GrantID: g.ID, PrivilegeName: privilegeName(lang, g.Privilege.NameDA, g.Privilege.NameEN),
 		PrivilegeURI: g.Privilege.URI, PrivilegeURL: PrivilegesPath + "/" + g.Privilege.ID.String(),
 		System: strings.Trim(g.Privilege.ITSystemName+" · "+g.Privilege.ProviderName, " ·"), Scope: scopeText(lang, g.Scope),
-		Constraints: constraintsText(lang, g.Constraints), InEffect: e.InEffect, Why: whyText(lang, g)}
+		Constraints: constraintsText(lang, g.Constraints), InEffect: e.InEffect, Why: whyText(lang, g, orgName)}
 	if g.ValidFrom != nil {
 		l.From = domain.FormatDate(*g.ValidFrom, lang)
 	}
@@ -130,13 +131,13 @@ func effectiveLine(lang string, e rights.Effective) pages.EffectiveLine {
 }
 
 // whyText says how the user came to hold a grant.
-func whyText(lang string, g rights.Grant) string {
+func whyText(lang string, g rights.Grant, orgName string) string {
 	switch g.Source {
 	case rights.SourceGroup:
 		s := web.T(lang, "userrights.why.group")
 		if g.Group != nil {
 			s += " " + g.Group.Name
-			if g.Group.OrgName != "" {
+			if g.Group.OrgName != "" && g.Group.OrgName != orgName {
 				s += " (" + g.Group.OrgName + ")"
 			}
 		}

@@ -557,3 +557,33 @@ func TestWhoHasWhichRight(t *testing.T) {
 		t.Errorf("FindUsersByRefs: %v (%v), want Anna and Bo only", refs, err)
 	}
 }
+
+func TestPassedOnAssignmentIsTheGranteesToRemove(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	ctx := context.Background()
+	p := f.publish(t, "urn:dk:test:sag:laes", nil)
+	// The provider gives the customer a power of attorney, and the customer
+	// passes the privilege on to one of its users.
+	var poaID uuid.UUID
+	if err := f.db.SQL().QueryRow(`INSERT INTO powers_of_attorney (org_id, grantee_org_id, status, scope_kind, scope_value)
+		VALUES ($1, $2, 'active', 'cvr', $3) RETURNING id`, f.provider.org.ID, f.customer.org.ID, f.provider.org.CVR).Scan(&poaID); err != nil {
+		t.Fatal(err)
+	}
+	u := f.customer.user(t, "anna", "")
+	a := &domain.Assignment{OrgID: f.customer.org.ID, PrivilegeID: p.ID, UserID: &u.ID, Scope: cvrScope(f.provider.org), ViaPoAID: &poaID}
+	if err := f.rights.CreateAssignment(ctx, a); err != nil {
+		t.Fatalf("pass on: %v", err)
+	}
+	v, err := f.rights.FindAssignment(ctx, f.customer.org.ID, a.ID)
+	if err != nil || v.PoAGrantorName != f.provider.org.Name {
+		t.Fatalf("passed-on assignment: %+v (%v), want the grantor named", v, err)
+	}
+	wantCode(t, "the grantor removing the grantee's passing on", f.rights.RemoveAssignment(ctx, f.actor, f.provider.org.ID, a.ID), domain.ENOTFOUND)
+	if err := f.rights.RemoveAssignment(ctx, f.actor, f.customer.org.ID, a.ID); err != nil {
+		t.Fatalf("the grantee removing it: %v", err)
+	}
+	if got := f.audits(t, f.customer.org, "assignment.removed"); got != 1 {
+		t.Errorf("assignment.removed in the grantee's log: %d, want 1", got)
+	}
+}

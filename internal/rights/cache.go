@@ -87,8 +87,9 @@ type cache struct {
 	byGroup map[uuid.UUID]map[uuid.UUID]struct{}
 	byPriv  map[uuid.UUID]map[uuid.UUID]struct{}
 	byPoA   map[uuid.UUID]map[uuid.UUID]struct{}
-	// scopes maps a P- or SE-number to its CVR number.
-	scopes map[domain.Scope]string
+	// scopes holds questions' input.scope terms, the CVR number a P- or
+	// SE-number belongs to looked up.
+	scopes map[domain.Scope]*ast.Term
 }
 
 func newCache(max int, always bool) *cache {
@@ -102,7 +103,7 @@ func (c *cache) reset() {
 	c.byGroup = make(map[uuid.UUID]map[uuid.UUID]struct{})
 	c.byPriv = make(map[uuid.UUID]map[uuid.UUID]struct{})
 	c.byPoA = make(map[uuid.UUID]map[uuid.UUID]struct{})
-	c.scopes = make(map[domain.Scope]string)
+	c.scopes = make(map[domain.Scope]*ast.Term)
 }
 
 // get returns the cached entry of user, or nil, and the epoch to pass to
@@ -217,16 +218,16 @@ func (c *cache) len() int {
 	return len(c.entries)
 }
 
-func (c *cache) scopeCVR(s domain.Scope) (string, bool) {
+func (c *cache) scope(s domain.Scope) *ast.Term {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	cvr, ok := c.scopes[s]
-	return cvr, ok
+	return c.scopes[s]
 }
 
-// putScope keeps a P/SE → CVR mapping; they change so rarely (a unit moved or
-// renumbered flushes the whole cache) that a plain size cap will do.
-func (c *cache) putScope(s domain.Scope, cvr string, epoch uint64) {
+// putScope keeps a scope's term. A unit's CVR number changes so rarely (a
+// unit moved or renumbered flushes the whole cache) that a plain size cap
+// will do.
+func (c *cache) putScope(s domain.Scope, t *ast.Term, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.enabled || epoch != c.epoch {
@@ -235,7 +236,7 @@ func (c *cache) putScope(s domain.Scope, cvr string, epoch uint64) {
 	if c.max > 0 && len(c.scopes) >= c.max {
 		clear(c.scopes)
 	}
-	c.scopes[s] = cvr
+	c.scopes[s] = t
 }
 
 func (c *cache) currentEpoch() uint64 {

@@ -21,7 +21,8 @@ const (
 	otherCVR = "22222228"
 	thirdCVR = "33333358"
 	unitP    = "1000000001"
-	otherP   = "1000000002"
+	otherP   = "1000000002" // of otherCVR
+	secondP  = "1000000003" // a second unit of orgCVR
 	unitSE   = "30000001"
 	uriMoms  = "urn:dk:skat:moms:indberet"
 	uriCase  = "urn:dk:kombit:sag:laes"
@@ -104,6 +105,7 @@ func newFakeStore(ids ...*Identity) *fakeStore {
 		{Kind: domain.ScopeP, Value: unitP}:   orgCVR,
 		{Kind: domain.ScopeSE, Value: unitSE}: orgCVR,
 		{Kind: domain.ScopeP, Value: otherP}:  otherCVR,
+		{Kind: domain.ScopeP, Value: secondP}: orgCVR,
 	}}
 	for _, id := range ids {
 		s.identities[id.UserID] = id

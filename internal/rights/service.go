@@ -196,25 +196,28 @@ func (s *Service) identity(ctx context.Context, user uuid.UUID) (*entry, error) 
 
 // scopeTerm is input.scope for a question's scope, with the CVR number it
 // belongs to. An unknown P- or SE-number belongs to no CVR: only a grant of
-// exactly that number can cover it.
+// exactly that number can cover it (and that answer is not cached: the unit
+// may be registered any moment).
 func (s *Service) scopeTerm(ctx context.Context, scope domain.Scope) (*ast.Term, error) {
-	if scope.Kind == domain.ScopeCVR {
-		return scopeTerm(scope, scope.Value), nil
-	}
-	if cvr, ok := s.cache.scopeCVR(scope); ok {
-		return scopeTerm(scope, cvr), nil
+	if t := s.cache.scope(scope); t != nil {
+		return t, nil
 	}
 	epoch := s.cache.currentEpoch()
+	if scope.Kind == domain.ScopeCVR {
+		t := scopeTerm(scope, scope.Value)
+		s.cache.putScope(scope, t, epoch)
+		return t, nil
+	}
 	cvr, err := s.store.ScopeCVR(ctx, scope)
 	switch domain.ErrorCode(err) {
 	case "":
-		s.cache.putScope(scope, cvr, epoch)
+		t := scopeTerm(scope, cvr)
+		s.cache.putScope(scope, t, epoch)
+		return t, nil
 	case domain.ENOTFOUND:
-		cvr = ""
-	default:
-		return nil, err
+		return scopeTerm(scope, ""), nil
 	}
-	return scopeTerm(scope, cvr), nil
+	return nil, err
 }
 
 var errNilIdentity = errors.New("rights: the store returned no identity and no error")

@@ -84,7 +84,7 @@ func Demo(ctx context.Context, db *postgres.DB, brokerIssuer string) (string, er
 	s := &seeder{ctx: ctx, db: db, issuer: brokerIssuer, orgs: postgres.NewOrganisationService(db), users: postgres.NewUserService(db),
 		roles: postgres.NewAdminRoleService(db), groups: postgres.NewGroupService(db), rights: postgres.NewRightsService(db),
 		audit: postgres.NewAuditLog(db), now: time.Now().UTC().Truncate(24 * time.Hour)}
-	steps := []func() error{s.organisations, s.people, s.catalogue, s.groupsAndAssignments}
+	steps := []func() error{s.organisations, s.people, s.catalogue, s.groupsAndAssignments, s.powersOfAttorney}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return "", err
@@ -304,13 +304,15 @@ func (s *seeder) groupsAndAssignments() error {
 		s.note(created)
 	}
 	endOfNextYear := time.Date(s.now.Year()+1, 12, 31, 0, 0, 0, 0, time.UTC)
-	sofie, lars, bogholderi := ID("user:sofie"), ID("user:lars"), ID("group:bogholderi")
+	sofie, lars, bogholderi, aarhusGroup := ID("user:sofie"), ID("user:lars"), ID("group:bogholderi"), ID("group:aarhus")
 	granter := ID("user:sofie")
 	assignments := []domain.Assignment{
 		{ID: ID("assign:lars:moms:indberet"), OrgID: nordlys, PrivilegeID: ID("priv:moms:indberet"), UserID: &lars,
 			Scope: domain.Scope{Kind: domain.ScopeCVR, Value: CVRNordlys}, GrantedBy: &granter},
 		{ID: ID("assign:bogholderi:moms:laes"), OrgID: nordlys, PrivilegeID: ID("priv:moms:laes"), GroupID: &bogholderi,
 			Scope: domain.Scope{Kind: domain.ScopeCVR, Value: CVRNordlys}, GrantedBy: &granter},
+		{ID: ID("assign:aarhus:moms:laes"), OrgID: nordlys, PrivilegeID: ID("priv:moms:laes"), GroupID: &aarhusGroup,
+			Scope: domain.Scope{Kind: domain.ScopeP, Value: "1012345672"}, GrantedBy: &granter},
 		{ID: ID("assign:sofie:loen"), OrgID: nordlys, PrivilegeID: ID("priv:loen:administrer"), UserID: &sofie,
 			Scope: domain.Scope{Kind: domain.ScopeP, Value: "1012345672"}, ConstraintValues: map[string]string{"urn:dk:kombit:KLE": "25.*"},
 			ValidTo: &endOfNextYear, GrantedBy: &granter},
@@ -322,6 +324,41 @@ func (s *seeder) groupsAndAssignments() error {
 		}
 		s.note(created)
 	}
+	return nil
+}
+
+// powersOfAttorney lets the accounting firm Havbryg file and read Nordlys's
+// VAT: Nordlys offers, Havbryg accepts and passes filing on to Anders.
+func (s *seeder) powersOfAttorney() error {
+	nordlys, havbryg := ID("org:"+CVRNordlys), ID("org:"+CVRHavbryg)
+	poas := postgres.NewPoAService(s.db, nil)
+	existing, err := poas.ListPoAs(s.ctx, nordlys)
+	if err != nil {
+		return fmt.Errorf("powers of attorney: %w", err)
+	}
+	for _, p := range existing {
+		if p.Grantee.ID == havbryg {
+			return nil
+		}
+	}
+	mette := postgres.Actor{UserID: ID("user:mette"), Label: "Mette Nordlys"}
+	anders := postgres.Actor{UserID: ID("user:anders"), Label: "Anders Revsbech"}
+	poa, err := poas.Offer(s.ctx, mette, nordlys, postgres.PoAOffer{GranteeCVR: CVRHavbryg,
+		Privileges: []domain.PoAPrivilege{{PrivilegeID: ID("priv:moms:indberet")}, {PrivilegeID: ID("priv:moms:laes")}},
+		Scope:      domain.Scope{Kind: domain.ScopeCVR, Value: CVRNordlys}}, postgres.PoAMail{})
+	if err != nil {
+		return fmt.Errorf("offer power of attorney: %w", err)
+	}
+	if err := poas.Accept(s.ctx, anders, havbryg, poa.ID, postgres.PoAMail{}); err != nil {
+		return fmt.Errorf("accept power of attorney: %w", err)
+	}
+	andersID := ID("user:anders")
+	passed := &domain.Assignment{OrgID: havbryg, PrivilegeID: ID("priv:moms:indberet"), UserID: &andersID,
+		Scope: domain.Scope{Kind: domain.ScopeCVR, Value: CVRNordlys}, GrantedBy: &andersID, ViaPoAID: &poa.ID}
+	if err := poas.PassOn(s.ctx, anders, havbryg, poa.ID, passed, nil); err != nil {
+		return fmt.Errorf("pass on power of attorney: %w", err)
+	}
+	s.created += 3
 	return nil
 }
 
@@ -346,7 +383,7 @@ Test persons at the MitID simulator (subject → role):
   demo-rasmus  rights administrator of Nordlys until a date; his organisation administrator role has expired
   demo-lars    employee of Nordlys with rights
   demo-henrik  organisation administrator of Skattefar (service provider)
-  demo-anders  organisation administrator of Havbryg; member of a Nordlys group
+  demo-anders  organisation administrator of Havbryg; member of a Nordlys group; files Nordlys's VAT through a power of attorney
   demo-freja   anonymous employee of Nordlys
   demo-karen   deactivated employee of Nordlys (cannot use the portal)
   demo-emma    created in Nordlys, not yet activated (has a CPR number)

@@ -56,7 +56,7 @@ decision := {"allow": true, "reasons": reasons} if {
 		some g in input.grants
 		g.privilege.uri == input.privilege
 
-		# The checks of _usable_checks, inline.
+		# Steps 1-9 of _fails (checks.rego), inline.
 		source := sources[g.source]
 		g.privilege.status == "active"
 		g.privilege.min_loa in accepted
@@ -67,8 +67,8 @@ decision := {"allow": true, "reasons": reasons} if {
 		object.get(poa, "valid_from", 0) <= input.now
 		input.now < object.get(poa, "valid_to", 9223372036854775807)
 
-		# The checks of _question_checks, inline. Without a group
-		# restriction, the restriction is the asked scope itself.
+		# Steps 10-13, inline. Without a group restriction, the
+		# restriction is the asked scope itself.
 		_covers(g.scope, input.scope)
 		restriction := object.get(g, ["group", "restriction"], input.scope)
 		restriction.kind == input.scope.kind
@@ -89,8 +89,8 @@ decision := {"allow": true, "reasons": reasons} if {
 # entrypoint: true
 effective := {"in_effect": _in_effect, "not_in_effect": _explained}
 
-# The grants in effect with the reason each is, checking what decision checks
-# before its question (the same inline checks, the same agreement test).
+# The grants in effect, each with its reason: steps 0-9 of _fails inline,
+# as in decision (test_effective_agrees_with_the_checks holds them equal).
 _in_effect := {i: {"code": source.code, "message": source.message, "grant": g.id} |
 	input.identity.status == "active"
 	accepted := _effective_levels
@@ -107,15 +107,17 @@ _in_effect := {i: {"code": source.code, "message": source.message, "grant": g.id
 	input.now < object.get(poa, "valid_to", 9223372036854775807)
 }
 
-# The login levels that satisfy each minimum level.
+# The minimum levels a login at each level satisfies.
 _accepted := {
 	"low": {"low"},
 	"substantial": {"low", "substantial"},
 	"high": {"low", "substantial", "high"},
 }
 
-_effective_levels := _accepted[input.level] if {
-	input.level
+# The effective grants judge the level only when given one (as _judging_level
+# says); an unknown level accepts nothing.
+_effective_levels := object.get(_accepted, input.level, set()) if {
+	_judging_level
 } else := _accepted.high
 
 _denials := [_reason("identity.not_active", _messages["identity.not_active"])] if {
