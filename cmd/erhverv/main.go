@@ -211,6 +211,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("load rights policy: %w", err)
 	}
 	popts.Runtime = rights.NewService(policy, postgres.NewRightsStore(db))
+	// Every replica caches identities' grants; the database's triggers tell
+	// all of them of each change (LISTEN/NOTIFY), so a removal holds at once.
+	go func() {
+		if err := popts.Runtime.Listen(ctx, db.Pool()); err != nil && ctx.Err() == nil {
+			log.Error("rights cache listener stopped", "error", err.Error())
+		}
+	}()
 	defer popts.Sessions.Close()
 	p, err := portal.New(popts)
 	if err != nil {
