@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -148,6 +149,14 @@ func scanGrant(row pgx.CollectableRow) (rights.Grant, error) {
 	}
 	if scopeCVR != nil {
 		g.ScopeCVR = *scopeCVR
+	}
+	// The rights cache holds many grants of the same privileges, groups and
+	// organisations: one copy of each repeated string will do.
+	for _, p := range []*string{&g.Privilege.URI, &g.Privilege.NameDA, &g.Privilege.NameEN, &g.Privilege.ITSystemName,
+		&g.Privilege.ProviderName, &g.Scope.Value, &g.ScopeCVR, &g.GrantorName, groupName, groupOrg, poaGrantor, poaGrantorCVR} {
+		if p != nil {
+			*p = unique.Make(*p).Value()
+		}
 	}
 	if len(constraints) > 0 && string(constraints) != "{}" {
 		if err := json.Unmarshal(constraints, &g.Constraints); err != nil {

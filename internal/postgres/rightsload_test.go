@@ -473,8 +473,8 @@ func TestRightsChangesReachEveryReplica(t *testing.T) {
 	for i, r := range []replica{one, two} {
 		eventually(func() bool { return !decide(r).Allow })
 		d := decide(r)
-		if d.Allow || len(d.Reasons) != 1 || d.Reasons[0].Code != rights.CodeIdentityInact {
-			t.Errorf("replica %d after the cut: got %+v, want a denial with %s", i+1, d, rights.CodeIdentityInact)
+		if d.Allow || len(d.Reasons) != 1 || d.Reasons[0].Code != rights.CodeIdentityNotActive {
+			t.Errorf("replica %d after the cut: got %+v, want a denial with %s", i+1, d, rights.CodeIdentityNotActive)
 		}
 		eventually(r.svc.Listening)
 		if !r.svc.Listening() {

@@ -15,22 +15,23 @@ type entry struct {
 	identity *Identity
 	status   *ast.Term // input.identity
 	ownScope *ast.Term // the identity's own CVR, the scope of a question without one
-	// byURI holds the grants of each privilege URI as an input.grants
-	// array, so a decision passes the policy only the grants of the
-	// privilege asked about; all holds every grant, in Identity.Grants order.
-	byURI map[string]*ast.Term
+	// byURI holds, for each privilege URI held, the URI's term and its
+	// grants as an input.grants array, so a decision passes the policy only
+	// the grants of the privilege asked about; all holds every grant, in
+	// Identity.Grants order.
+	byURI map[string]uriGrants
 	all   *ast.Term
 
 	// What the identity's grants come through, for the reverse indexes.
 	groups, privileges, poas []uuid.UUID
 }
 
-func newEntry(id *Identity) *entry {
+func newEntry(id *Identity, terms *interner) *entry {
 	e := &entry{
 		identity: id,
 		status:   identityTerm(id),
 		ownScope: scopeTerm(domain.Scope{Kind: domain.ScopeCVR, Value: id.OrgCVR}, id.OrgCVR),
-		byURI:    make(map[string]*ast.Term),
+		byURI:    make(map[string]uriGrants),
 	}
 	all := make([]*ast.Term, len(id.Grants))
 	uris := make(map[string][]*ast.Term)
@@ -43,7 +44,7 @@ func newEntry(id *Identity) *entry {
 	}
 	for i := range id.Grants {
 		g := &id.Grants[i]
-		all[i] = grantTerm(g)
+		all[i] = grantTerm(g, terms)
 		uris[g.Privilege.URI] = append(uris[g.Privilege.URI], all[i])
 		add(&e.privileges, g.Privilege.ID)
 		if g.Group != nil {
@@ -55,17 +56,19 @@ func newEntry(id *Identity) *entry {
 	}
 	e.all = ast.ArrayTerm(all...)
 	for uri, terms := range uris {
-		e.byURI[uri] = ast.ArrayTerm(terms...)
+		e.byURI[uri] = uriGrants{uri: ast.StringTerm(uri), grants: ast.ArrayTerm(terms...)}
 	}
 	return e
 }
 
-// grantsOf returns input.grants for a question about uri.
-func (e *entry) grantsOf(uri string) *ast.Term {
-	if t, ok := e.byURI[uri]; ok {
-		return t
+type uriGrants struct{ uri, grants *ast.Term }
+
+// question returns input.privilege and input.grants for a question about uri.
+func (e *entry) question(uri string) (privilege, grants *ast.Term) {
+	if g, ok := e.byURI[uri]; ok {
+		return g.uri, g.grants
 	}
-	return emptyArray
+	return ast.StringTerm(uri), emptyArray
 }
 
 // cache holds identities by user id, bounded in size, with reverse indexes

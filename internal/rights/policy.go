@@ -17,28 +17,35 @@ const (
 	EffectiveQuery = "data.erhverv.rights.effective"
 )
 
-// Reason codes. The policy gives all but CodeIdentityUnknown, which the
-// service gives for a user that does not exist.
+// Reason codes (policy/rights/reasons.rego). The policy gives all but
+// CodeIdentityUnknown, which the service gives for a user that does not exist.
 const (
-	CodeGrantDirect     = "grant.direct"
-	CodeGrantGroup      = "grant.group"
-	CodeGrantPoA        = "grant.poa"
-	CodeGrantPoAPerson  = "grant.poa_person"
-	CodeGrantNone       = "grant.none"
-	CodeGrantNotYet     = "grant.not_yet_valid"
-	CodeGrantExpired    = "grant.expired"
-	CodeIdentityUnknown = "identity.unknown"
-	CodeIdentityInact   = "identity.not_active"
-	CodeLevelTooLow     = "level.too_low"
-	CodePrivRetired     = "privilege.retired"
-	CodeScopeMismatch   = "scope.mismatch"
-	CodeGroupRestricted = "group.restricted"
-	CodeConstraintMiss  = "constraint.missing"
-	CodeConstraintMatch = "constraint.mismatch"
-	CodePoANotActive    = "poa.not_active"
-	CodePoAEnded        = "poa.ended"
-	CodePoANotYet       = "poa.not_yet_valid"
-	CodePoAExpired      = "poa.expired"
+	// A grant allows, by how the identity holds it.
+	CodeGrantDirect    = "grant.direct"
+	CodeGrantGroup     = "grant.group"
+	CodeGrantPoA       = "grant.poa"
+	CodeGrantPoAPerson = "grant.poa_person"
+
+	// Denials about the identity or the question as a whole.
+	CodeIdentityUnknown   = "identity.unknown"
+	CodeIdentityNotActive = "identity.not_active"
+	CodeGrantNone         = "grant.none"
+
+	// Why one grant does not allow.
+	CodeGrantSource        = "grant.source"
+	CodeGrantMalformed     = "grant.malformed"
+	CodePrivilegeRetired   = "privilege.retired"
+	CodeLevelTooLow        = "level.too_low"
+	CodeGrantNotYetValid   = "grant.not_yet_valid"
+	CodeGrantExpired       = "grant.expired"
+	CodePoANotActive       = "poa.not_active"
+	CodePoAEnded           = "poa.ended"
+	CodePoANotYetValid     = "poa.not_yet_valid"
+	CodePoAExpired         = "poa.expired"
+	CodeScopeMismatch      = "scope.mismatch"
+	CodeGroupRestricted    = "group.restricted"
+	CodeConstraintMissing  = "constraint.missing"
+	CodeConstraintMismatch = "constraint.mismatch"
 )
 
 // Policy is the prepared rights policy: both queries are prepared once, at
@@ -145,7 +152,8 @@ func decisionFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 }
 
 // verdictsFromTerm reads {"in_effect": {index: reason}, "not_in_effect":
-// {index: [reasons]}} into verdicts by grant index.
+// {index: [reasons]}} into verdicts by grant index. The reasons of grants in
+// effect name no grant; Effective names it.
 func verdictsFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	obj, ok := t.Value.(ast.Object)
 	if !ok {

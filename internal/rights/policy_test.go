@@ -53,17 +53,17 @@ func TestDecisionsThroughTheEngine(t *testing.T) {
 		{name: "expired grant", grants: []Grant{window(direct("a", uriMoms), &past, &testNow)},
 			want: [][2]string{{"a", CodeGrantExpired}}},
 		{name: "grant not valid yet", grants: []Grant{window(direct("a", uriMoms), &soon, nil)},
-			want: [][2]string{{"a", CodeGrantNotYet}}},
+			want: [][2]string{{"a", CodeGrantNotYetValid}}},
 		{name: "grant inside its window", grants: []Grant{window(direct("a", uriMoms), &testNow, &soon)},
 			wantAllow: true, want: [][2]string{{"a", CodeGrantDirect}}},
 		{name: "deactivated user", status: "deactivated", grants: []Grant{direct("a", uriMoms)},
-			want: [][2]string{{"", CodeIdentityInact}}},
+			want: [][2]string{{"", CodeIdentityNotActive}}},
 		{name: "level too low", grants: []Grant{high(direct("a", uriMoms))},
 			want: [][2]string{{"a", CodeLevelTooLow}}},
 		{name: "level high enough", grants: []Grant{high(direct("a", uriMoms))}, q: Question{Level: domain.LoAHigh},
 			wantAllow: true, want: [][2]string{{"a", CodeGrantDirect}}},
 		{name: "retired privilege", grants: []Grant{retired(direct("a", uriMoms))},
-			want: [][2]string{{"a", CodePrivRetired}}},
+			want: [][2]string{{"a", CodePrivilegeRetired}}},
 		{name: "no grant of the privilege", grants: []Grant{direct("a", uriCase)},
 			want: [][2]string{{"", CodeGrantNone}}},
 		{name: "active power of attorney", grants: []Grant{viaPoA("a", uriMoms, "active", &past, &later)}, q: Question{Scope: &other},
@@ -75,7 +75,7 @@ func TestDecisionsThroughTheEngine(t *testing.T) {
 		{name: "expired power of attorney", grants: []Grant{viaPoA("a", uriMoms, "active", nil, &past)}, q: Question{Scope: &other},
 			want: [][2]string{{"a", CodePoAExpired}}},
 		{name: "power of attorney not valid yet", grants: []Grant{viaPoA("a", uriMoms, "active", &soon, nil)}, q: Question{Scope: &other},
-			want: [][2]string{{"a", CodePoANotYet}}},
+			want: [][2]string{{"a", CodePoANotYetValid}}},
 		{name: "power of attorney only offered", grants: []Grant{viaPoA("a", uriMoms, "offered", nil, nil)}, q: Question{Scope: &other},
 			want: [][2]string{{"a", CodePoANotActive}}},
 		{name: "constraint prefix matches", grants: []Grant{constrained(direct("a", uriMoms), map[string]string{typeKLE: "25.*"})},
@@ -83,9 +83,9 @@ func TestDecisionsThroughTheEngine(t *testing.T) {
 			wantAllow: true, want: [][2]string{{"a", CodeGrantDirect}}},
 		{name: "constraint mismatch", grants: []Grant{constrained(direct("a", uriMoms), map[string]string{typeKLE: "25.*"})},
 			q:    Question{Constraints: map[string]string{typeKLE: "26.01"}},
-			want: [][2]string{{"a", CodeConstraintMatch}}},
+			want: [][2]string{{"a", CodeConstraintMismatch}}},
 		{name: "constraint missing", grants: []Grant{constrained(direct("a", uriMoms), map[string]string{typeKLE: "25.*"})},
-			want: [][2]string{{"a", CodeConstraintMiss}}},
+			want: [][2]string{{"a", CodeConstraintMissing}}},
 		{name: "unconstrained type is free", grants: []Grant{direct("a", uriMoms)},
 			q:         Question{Constraints: map[string]string{typeKLE: "99"}},
 			wantAllow: true, want: [][2]string{{"a", CodeGrantDirect}}},
@@ -212,7 +212,7 @@ func TestGrantTermShape(t *testing.T) {
 	t.Parallel()
 	g := viaPoA("a", uriMoms, "active", &past, nil)
 	g.Constraints = map[string]string{typeKLE: "25.*"}
-	got := grantTerm(&g)
+	got := grantTerm(&g, newInterner(10))
 	want := ast.MustParseTerm(`{
 		"id": "a", "source": "poa",
 		"privilege": {"uri": "urn:dk:skat:moms:indberet", "status": "active", "min_loa": "substantial"},

@@ -112,41 +112,24 @@ func constraintsTerm(c map[string]string) *ast.Term {
 	return ast.ObjectTerm(items...)
 }
 
-// grantTerm is one element of input.grants.
-func grantTerm(g *Grant) *ast.Term {
+// grantTerm is one element of input.grants. Its parts that many grants
+// repeat (the privilege, the scope, the group, the power of attorney, the
+// constraint values) come from terms, shared across grants and identities.
+func grantTerm(g *Grant, terms *interner) *ast.Term {
 	items := make([][2]*ast.Term, 0, 10)
 	items = append(items,
 		ast.Item(keyID, ast.StringTerm(g.ID)),
 		ast.Item(keySource, word(g.Source)),
-		ast.Item(keyPrivilege, ast.ObjectTerm(
-			ast.Item(keyURI, ast.StringTerm(g.Privilege.URI)),
-			ast.Item(keyStatus, word(g.Privilege.Status)),
-			ast.Item(keyMinLoA, word(g.Privilege.MinLoA)),
-		)),
-		ast.Item(keyScope, scopeTerm(g.Scope, g.ScopeCVR)),
-		ast.Item(keyConstraints, constraintsTerm(g.Constraints)),
+		ast.Item(keyPrivilege, terms.privilege(&g.Privilege)),
+		ast.Item(keyScope, terms.scope(g.Scope, g.ScopeCVR)),
+		ast.Item(keyConstraints, terms.constraints(g.Constraints)),
 	)
 	items = appendWindow(items, g.ValidFrom, g.ValidTo)
 	if g.Group != nil {
-		group := [][2]*ast.Term{
-			ast.Item(keyID, uuidTerm(g.Group.ID)),
-			ast.Item(keyName, ast.StringTerm(g.Group.Name)),
-		}
-		if r := g.Group.Restriction; r != nil {
-			group = append(group, ast.Item(keyRestriction, ast.ObjectTerm(
-				ast.Item(keyKind, word(r.Kind)),
-				ast.Item(keyValue, ast.StringTerm(r.Value)),
-			)))
-		}
-		items = append(items, ast.Item(keyGroup, ast.ObjectTerm(group...)))
+		items = append(items, ast.Item(keyGroup, terms.group(g.Group)))
 	}
-	if p := g.PoA; p != nil {
-		poa := [][2]*ast.Term{
-			ast.Item(keyID, uuidTerm(p.ID)),
-			ast.Item(keyStatus, word(p.Status)),
-		}
-		poa = appendWindow(poa, p.ValidFrom, p.ValidTo)
-		items = append(items, ast.Item(keyPoA, ast.ObjectTerm(poa...)))
+	if g.PoA != nil {
+		items = append(items, ast.Item(keyPoA, terms.poa(g.PoA)))
 	}
 	return ast.ObjectTerm(items...)
 }

@@ -46,7 +46,8 @@ _fails contains [i, 2, "privilege.retired", _messages["privilege.retired"]] if {
 _fails contains [i, 3, "level.too_low", _messages["level.too_low"]] if {
 	some i in _explain_indices
 	_judging_level
-	not _level_met(input.grants[i])
+	g := input.grants[i]
+	not _level_met(g)
 }
 
 # A window is [valid_from, valid_to); an absent bound is open.
@@ -89,7 +90,8 @@ _fails contains [i, 9, "poa.expired", _messages["poa.expired"]] if {
 _fails contains [i, 10, "scope.mismatch", _messages["scope.mismatch"]] if {
 	input.privilege
 	some i in _explain_indices
-	not _covered(input.grants[i])
+	g := input.grants[i]
+	not _covered(g)
 }
 
 # A group limited to a P- or SE-number gives its privileges only there.

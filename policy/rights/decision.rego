@@ -50,8 +50,16 @@ package erhverv.rights
 # entrypoint: true
 decision := {"allow": true, "reasons": reasons} if {
 	input.identity.status == "active"
-	accepted := _accepted[input.level]
-	sources := _sources
+
+	# _accepted[input.level] and _sources, written out: looking up a rule
+	# costs a decision more than all its grant checks (equality is tested).
+	accepted := {"low": {"low"}, "substantial": {"low", "substantial"}, "high": {"low", "substantial", "high"}}[input.level]
+	sources := {
+		"direct": {"code": "grant.direct", "message": "Assigned to the user."},
+		"group": {"code": "grant.group", "message": "Assigned to a group the user is a member of."},
+		"poa": {"code": "grant.poa", "message": "Passed on to the user from a power of attorney."},
+		"poa_person": {"code": "grant.poa_person", "message": "Given to the user by name in a power of attorney."},
+	}
 	reasons := [{"code": source.code, "message": source.message, "grant": g.id} |
 		some g in input.grants
 		g.privilege.uri == input.privilege
@@ -82,8 +90,10 @@ decision := {"allow": true, "reasons": reasons} if {
 # title: Effective grants
 # description: |
 #   Every grant of the identity judged at input.now, without a question:
-#   {"in_effect": {index: reason}, "not_in_effect": {index: [reasons]}}, by
-#   the grant's index in input.grants. Scope, group restrictions and
+#   {"in_effect": {index: {"code", "message"}}, "not_in_effect": {index:
+#   [reasons]}}, by the grant's index in input.grants. The reason a grant is
+#   in effect names no grant (its index does), so that fifty grants in effect
+#   share four reason objects instead of building fifty. Scope, group restrictions and
 #   constraints are left out; the level is judged only when input.level is
 #   given.
 # entrypoint: true
@@ -91,7 +101,7 @@ effective := {"in_effect": _in_effect, "not_in_effect": _explained}
 
 # The grants in effect, each with its reason: steps 0-9 of _fails inline,
 # as in decision (test_effective_agrees_with_the_checks holds them equal).
-_in_effect := {i: {"code": source.code, "message": source.message, "grant": g.id} |
+_in_effect := {i: source |
 	input.identity.status == "active"
 	accepted := _effective_levels
 	sources := _sources

@@ -262,6 +262,27 @@ test_a_decision_without_a_level_judges_it_too_low if {
 	_codes(got) == ["level.too_low"]
 }
 
+# decision writes _sources and _accepted out for speed: they must say the same.
+test_decision_reads_the_sources_as_the_table_says if {
+	every source, want in rights._sources {
+		got := _decide([_grant("a", {"source": source})], {})
+		got.reasons == [object.union(want, {"grant": "a"})]
+	}
+}
+
+test_decision_reads_the_levels_as_the_table_says if {
+	every level in ["low", "substantial", "high"] {
+		every minimum in ["low", "substantial", "high"] {
+			got := _decide([_grant("a", {"privilege": {"uri": _uri, "status": "active", "min_loa": minimum}})], {"level": level})
+			_as_the_table_says(got.allow, level, minimum)
+		}
+	}
+}
+
+_as_the_table_says(true, level, minimum) if minimum in rights._accepted[level]
+
+_as_the_table_says(false, level, minimum) if not minimum in rights._accepted[level]
+
 test_constraint_messages_name_the_type if {
 	got := _decide([_grant("a", {"constraints": {_kle: "25.*"}})], {"constraints": {_kle: "26"}})
 	got.reasons[0].message == "The value of urn:dk:kombit:KLE is outside the grant's 25.*."
