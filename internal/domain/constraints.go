@@ -84,12 +84,22 @@ func ConstraintMatches(granted, value string) bool {
 func ConstraintsWithin(outer, inner map[string]string) bool {
 	for typ, o := range outer {
 		i, ok := inner[typ]
-		if !ok {
-			return false
-		}
-		if !ConstraintMatches(o, strings.TrimSuffix(i, "*")) && !ConstraintMatches(o, i) {
+		if !ok || !constraintWithin(o, i) {
 			return false
 		}
 	}
 	return true
+}
+
+// constraintWithin reports whether every value inner matches, outer matches
+// too. A pattern (ending in *) is within another pattern only when its prefix
+// extends the other's, and never within a plain value: "Nord*" would match
+// "Nordvest", which "Nord" does not.
+func constraintWithin(outer, inner string) bool {
+	innerPrefix, innerIsPattern := strings.CutSuffix(inner, "*")
+	if !innerIsPattern {
+		return ConstraintMatches(outer, inner)
+	}
+	outerPrefix, outerIsPattern := strings.CutSuffix(outer, "*")
+	return outerIsPattern && strings.HasPrefix(innerPrefix, outerPrefix)
 }

@@ -56,6 +56,24 @@ func TestConstraintMatchesAndWithin(t *testing.T) {
 			t.Errorf("ConstraintsWithin(25.*, %q) = %v, want %v", inner, got, want)
 		}
 	}
+	// A pattern never widens a plain value, nor a narrower pattern.
+	for _, tc := range []struct {
+		outer, inner string
+		want         bool
+	}{
+		{"Nord", "Nord*", false},
+		{"Nord", "*", false},
+		{"25.02.*", "25.*", false},
+		{"25.*", "25.02.*", true},
+		{"Nord*", "Nordvest", true},
+		{"Nord*", "Nordvest*", true},
+		{"Nord", "Nord", true},
+	} {
+		got := ConstraintsWithin(map[string]string{"urn:example:region": tc.outer}, map[string]string{"urn:example:region": tc.inner})
+		if got != tc.want {
+			t.Errorf("ConstraintsWithin(%q, %q) = %v, want %v", tc.outer, tc.inner, got, tc.want)
+		}
+	}
 	if !ConstraintsWithin(nil, map[string]string{ConstraintKLE: "25"}) {
 		t.Error("no outer constraint: anything is within")
 	}

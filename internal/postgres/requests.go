@@ -185,12 +185,11 @@ func (a *Administration) RequestPrivilege(ctx context.Context, actor Actor, orgI
 			return &domain.Error{Code: domain.ECONFLICT, Field: "privilege", Key: "request.open_privilege",
 				Message: "You already have an open request for this privilege and scope; wait for the decision."}
 		}
-		var held int64
-		if err := tx.Model(&assignmentRow{}).Where("org_id = ? AND user_id = ? AND privilege_id = ? AND scope_kind = ? AND scope_value = ? AND constraint_values = CAST(? AS jsonb) AND via_poa_id IS NULL AND (valid_to IS NULL OR valid_to > ?)",
-			orgID, actor.UserID, pid, pr.Scope.Kind, pr.Scope.Value, string(cv), now).Count(&held).Error; err != nil {
-			return pgError("check held privilege", err)
+		held, err := holdsPrivilegeTx(tx, orgID, actor.UserID, pid, pr.Scope, cv, now)
+		if err != nil {
+			return err
 		}
-		if held > 0 {
+		if held {
 			return &domain.Error{Code: domain.ECONFLICT, Field: "privilege", Key: "request.already_held",
 				Message: "You already hold this privilege for this scope."}
 		}
@@ -225,9 +224,18 @@ func (a *Administration) RequestPrivilege(ctx context.Context, actor Actor, orgI
 
 // grantRequestedTx makes the assignment a privilege request asks for,
 // through the one validated path (insertAssignmentTx), and audits it.
+// A requester who has come to hold the privilege meanwhile (an administrator
+// assigned it) keeps that assignment: the approval adds no second one.
 func grantRequestedTx(tx *gorm.DB, now time.Time, actor Actor, row *rightsRequestRow, grantedBy *uuid.UUID) (*domain.Assignment, error) {
 	d := row.toDomain()
 	requester := row.RequesterID
+	cv, err := json.Marshal(nonNilMap(d.ConstraintValues))
+	if err != nil {
+		return nil, err
+	}
+	if held, err := holdsPrivilegeTx(tx, row.OrgID, requester, *row.PrivilegeID, *d.Scope, cv, now); err != nil || held {
+		return nil, err
+	}
 	as := &domain.Assignment{OrgID: row.OrgID, PrivilegeID: *row.PrivilegeID, UserID: &requester, Scope: *d.Scope,
 		ConstraintValues: d.ConstraintValues, GrantedBy: grantedBy}
 	if err := insertAssignmentTx(tx, as); err != nil {
@@ -236,6 +244,17 @@ func grantRequestedTx(tx *gorm.DB, now time.Time, actor Actor, row *rightsReques
 	return as, appendAudit(tx, now, actor.event(row.OrgID, "assignment.created", "assignment", as.ID.String(),
 		map[string]any{"user_id": requester, "privilege_id": as.PrivilegeID.String(), "scope": as.Scope.URI(),
 			"constraint_values": nonNilMap(as.ConstraintValues), "request_id": row.ID.String()}))
+}
+
+// holdsPrivilegeTx reports whether the user already holds the privilege
+// directly, for exactly this scope and these constraint values, now or later.
+func holdsPrivilegeTx(tx *gorm.DB, orgID, userID, privilegeID uuid.UUID, scope domain.Scope, constraintsJSON []byte, now time.Time) (bool, error) {
+	var held int64
+	if err := tx.Model(&assignmentRow{}).Where("org_id = ? AND user_id = ? AND privilege_id = ? AND scope_kind = ? AND scope_value = ? AND constraint_values = CAST(? AS jsonb) AND via_poa_id IS NULL AND (valid_to IS NULL OR valid_to > ?)",
+		orgID, userID, privilegeID, scope.Kind, scope.Value, string(constraintsJSON), now).Count(&held).Error; err != nil {
+		return false, pgError("check held privilege", err)
+	}
+	return held > 0, nil
 }
 
 // lockRequesterTx locks the requesting user's row, so that two requests of

@@ -386,3 +386,30 @@ func TestRequestsExpireAfterThirtyDays(t *testing.T) {
 		t.Errorf("fresh request after the sweep: %s, want pending", got.Status)
 	}
 }
+
+// An administrator may assign the privilege while the request waits; the
+// approval then adds no second, identical assignment.
+func TestApprovingAPrivilegeAlreadyAssignedMeanwhileAddsNoSecond(t *testing.T) {
+	t.Parallel()
+	f := newRequestFixture(t)
+	ctx := context.Background()
+	req, err := f.admin.RequestPrivilege(ctx, f.actor(f.lars), f.org.ID, f.kle("25.02.*"), "da")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meanwhile := &domain.Assignment{OrgID: f.org.ID, PrivilegeID: f.needsApproval, UserID: &f.lars.ID,
+		Scope: domain.Scope{Kind: domain.ScopeP, Value: f.unit.PNumber}, ConstraintValues: map[string]string{testKLE: "25.02.*"}}
+	if err := postgres.NewRightsService(f.db).CreateAssignment(ctx, meanwhile); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.admin.DecideRequest(ctx, f.actor(f.sofie), f.org.ID, req.ID, true, "", "da"); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	if n := f.count(t, "SELECT count(*) FROM privilege_assignments WHERE user_id = $1 AND privilege_id = $2", f.lars.ID, f.needsApproval); n != 1 {
+		t.Errorf("assignments of the privilege after the approval: got %d, want 1", n)
+	}
+	got, err := f.admin.FindRequest(ctx, f.org.ID, req.ID)
+	if err != nil || got.Status != domain.RequestApproved {
+		t.Errorf("request after approval: %+v, %v; want approved", got, err)
+	}
+}
