@@ -52,13 +52,42 @@ func assignmentResource(unit *uuid.UUID) authz.Resource {
 	return authz.Resource{Type: "assignment", UnitID: uuidString(unit)}
 }
 
-// holderResource is what removing or giving a privilege to the holder of v
-// touches: the user's unit for a user, the group for a group.
-func holderResource(v *postgres.AssignmentView) (string, authz.Resource) {
-	if v.Assignment.GroupID != nil {
-		return authz.ActionGroupPrivilegesManage, authz.Resource{Type: "group", ID: v.Assignment.GroupID.String(), UnitID: uuidString(v.GroupUnitID)}
+// removalChecks are what removing v asks the policy: all of them must
+// allow it. Removing asks exactly what giving it asked (privilegeAssign):
+// the holder (a user's unit, or the group) and the unit the scope names,
+// where a CVR or SE scope is the whole organisation. A stored P-number
+// scope that names none of the organisation's units counts as the whole
+// organisation too. A privilege passed on from a power of attorney is
+// taken back as on the power of attorney's page (poaRemovePassed): with
+// assignment.remove for the whole organisation.
+func removalChecks(v *postgres.AssignmentView) (string, []authz.Resource) {
+	a := v.Assignment
+	if a.ViaPoAID != nil {
+		return authz.ActionAssignmentRemove, []authz.Resource{{Type: "assignment", ID: a.ID.String()}}
 	}
-	return authz.ActionAssignmentRemove, assignmentResource(v.UserUnitID)
+	scopeUnit := ""
+	if a.Scope.Kind == domain.ScopeP {
+		scopeUnit = uuidString(v.ScopeUnitID)
+	}
+	if a.GroupID != nil {
+		return authz.ActionGroupPrivilegesManage, []authz.Resource{
+			{Type: "group", ID: a.GroupID.String(), UnitID: uuidString(v.GroupUnitID)},
+			{Type: "group", UnitID: scopeUnit},
+		}
+	}
+	return authz.ActionAssignmentRemove, []authz.Resource{assignmentResource(v.UserUnitID), {Type: "assignment", UnitID: scopeUnit}}
+}
+
+// mayRemove reports whether the policy lets act remove v, for showing the
+// remove button.
+func (p *Portal) mayRemove(c *gin.Context, act actor, v *postgres.AssignmentView) bool {
+	action, checks := removalChecks(v)
+	for _, res := range checks {
+		if !p.may(c, act, action, res) {
+			return false
+		}
+	}
+	return true
 }
 
 // returnPattern is where a form about assignments may send the browser
@@ -225,8 +254,7 @@ func (p *Portal) assignmentLines(c *gin.Context, act actor, views []postgres.Ass
 	lang := p.lang(c)
 	out := make([]pages.AssignmentLine, 0, len(views))
 	for i := range views {
-		action, res := holderResource(&views[i])
-		out = append(out, assignmentLine(lang, &views[i], p.may(c, act, action, res)))
+		out = append(out, assignmentLine(lang, &views[i], p.mayRemove(c, act, &views[i])))
 	}
 	return out
 }
@@ -248,13 +276,15 @@ func (p *Portal) rightsFilter(c *gin.Context, act actor, r reach) (postgres.Assi
 			*id.into = &u
 		}
 	}
-	// An administrator limited to a production unit sees that unit's.
+	// An administrator limited to a production unit sees the assignments
+	// of that unit's users and groups only: not those of others, even when
+	// scoped to the unit's P-number.
 	if r.Unit != nil {
 		if f.UnitID != nil && *f.UnitID != *r.Unit {
 			p.authorize(c, act, authz.ActionAssignmentRead, assignmentResource(f.UnitID), authz.Context{})
 			return f, false
 		}
-		f.UnitID = r.Unit
+		f.UnitID, f.HolderUnitID = r.Unit, r.Unit
 	}
 	return f, true
 }
@@ -425,8 +455,11 @@ func (p *Portal) rightsExport(c *gin.Context) {
 	panic(http.ErrAbortHandler)
 }
 
-// assignmentRemove removes one assignment: a user's with assignment.remove
-// in the user's unit, a group's with group.privileges.manage.
+// assignmentRemove removes one assignment as the policy allows giving it
+// (removalChecks): a user's with assignment.remove in the user's unit and
+// the scope's, a group's with group.privileges.manage likewise, and one
+// passed on from a power of attorney with assignment.remove for the whole
+// organisation.
 func (p *Portal) assignmentRemove(c *gin.Context) {
 	act, ok := p.requireIdentity(c)
 	if !ok {
@@ -436,9 +469,11 @@ func (p *Portal) assignmentRemove(c *gin.Context) {
 	if !ok {
 		return
 	}
-	action, res := holderResource(v)
-	if !p.authorize(c, act, action, res, authz.Context{}) {
-		return
+	action, checks := removalChecks(v)
+	for _, res := range checks {
+		if !p.authorize(c, act, action, res, authz.Context{}) {
+			return
+		}
 	}
 	if err := p.Rights.RemoveAssignment(c.Request.Context(), p.actorOf(c, act), act.Org.ID, v.Assignment.ID); err != nil {
 		p.notFound(c, err)

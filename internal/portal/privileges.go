@@ -217,7 +217,10 @@ func (p *Portal) renderPrivilege(c *gin.Context, act actor, e *postgres.Catalogu
 	}
 	if r, ok := p.listReach(c, act, authz.ActionAssignmentRead, "assignment"); ok {
 		v.CanReadHolders = true
-		views, more, err := p.Rights.ListAssignments(ctx, postgres.AssignmentFilter{OrgID: act.Org.ID, PrivilegeID: &pr.ID, UnitID: r.Unit, Limit: 50})
+		// A unit-limited administrator sees the unit's holders only, as on
+		// the who-has-what page.
+		views, more, err := p.Rights.ListAssignments(ctx, postgres.AssignmentFilter{OrgID: act.Org.ID, PrivilegeID: &pr.ID,
+			UnitID: r.Unit, HolderUnitID: r.Unit, Limit: 50})
 		if err != nil {
 			p.internalError(c, err)
 			return

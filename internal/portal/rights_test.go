@@ -586,3 +586,131 @@ func TestUserRightsPageExplainsWhy(t *testing.T) {
 		t.Errorf("another organisation's user's rights: %d, want 404", got)
 	}
 }
+
+// An administrator limited to a unit removes only what they could have
+// given: a privilege of the unit's user for the unit's P-number, not one
+// for the whole CVR or another unit's P-number, nor one passed on from a
+// power of attorney (that takes assignment.remove for the whole
+// organisation, as on the power of attorney's page). "Who has which right",
+// on the page and exported, shows them the unit's users' assignments only,
+// not another user's assignment for the unit's P-number.
+func TestUnitLimitedAdministratorRemovesAndSeesWithinTheUnit(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t, "oiosaml")
+	f := p.catalogueFixture()
+	ctx := context.Background()
+	peter := p.plainUser(f.org, "demo-peter")
+	if err := p.roles.AssignAdminRole(ctx, &domain.AdminRole{OrgID: f.org.ID, UserID: peter.ID, Role: domain.RoleUserAdmin, ProductionUnitID: &f.aarh.ID}); err != nil {
+		t.Fatal(err)
+	}
+	lars := p.plainUser(f.org, "demo-lars") // no unit
+	freja := p.plainUser(f.org, "demo-freja")
+	freja.ProductionUnitID = &f.aarh.ID
+	if err := p.users.UpdateUser(ctx, freja); err != nil {
+		t.Fatal(err)
+	}
+	mette := postgres.Actor{UserID: f.mette.ID, Label: "Mette"}
+	give := func(u *domain.User, sc domain.Scope) uuid.UUID {
+		t.Helper()
+		out, err := f.rights.CreateAssignments(ctx, mette, postgres.NewAssignments{OrgID: f.org.ID, PrivilegeID: f.read.ID, UserIDs: []uuid.UUID{u.ID}, Scope: sc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0].ID
+	}
+	whole := give(freja, domain.Scope{Kind: domain.ScopeCVR, Value: f.org.CVR})
+	kbh := give(freja, domain.Scope{Kind: domain.ScopeP, Value: f.kbh.PNumber})
+	own := give(freja, domain.Scope{Kind: domain.ScopeP, Value: f.aarh.PNumber})
+	larsAarhus := give(lars, domain.Scope{Kind: domain.ScopeP, Value: f.aarh.PNumber})
+	// Skattefar's power of attorney to Nordlys, passed on to Freja.
+	var poaID uuid.UUID
+	if err := p.db.SQL().QueryRow(`INSERT INTO powers_of_attorney (org_id, grantee_org_id, status, scope_kind, scope_value)
+		VALUES ($1, $2, 'active', 'cvr', $3) RETURNING id`, f.provider.ID, f.org.ID, f.provider.CVR).Scan(&poaID); err != nil {
+		t.Fatal(err)
+	}
+	passed := &domain.Assignment{OrgID: f.org.ID, PrivilegeID: f.read.ID, UserID: &freja.ID,
+		Scope: domain.Scope{Kind: domain.ScopeCVR, Value: f.provider.CVR}, ViaPoAID: &poaID, GrantedBy: &f.mette.ID}
+	if err := f.rights.CreateAssignment(ctx, passed); err != nil {
+		t.Fatal(err)
+	}
+
+	hc := browser(t)
+	p.loginAs(hc, "/login", "demo-peter", "code_app").Body.Close()
+	doc := page(t, get(t, hc, p.url+portal.RightsPath))
+	if got := text(doc, "rights-table"); !strings.Contains(got, "Freja") || strings.Contains(got, "Lars") {
+		t.Errorf("who has what for Aarhus's administrator: %q", got)
+	}
+	if n := doc.Find(`[data-testid="rights-table"] tbody tr`).Length(); n != 4 {
+		t.Errorf("who has what for Aarhus's administrator: %d rows, want Freja's 4", n)
+	}
+	// The privilege's own page lists the same holders.
+	holders := text(page(t, get(t, hc, p.url+"/portal/privileges/"+f.read.ID.String())), "holders")
+	if !strings.Contains(holders, "Freja") || strings.Contains(holders, "Lars") {
+		t.Errorf("the privilege's holders for Aarhus's administrator: %q", holders)
+	}
+	for id, want := range map[uuid.UUID]bool{whole: false, kbh: false, passed.ID: false, own: true} {
+		if got := doc.Find(`[data-testid="remove-assignment-`+id.String()+`"]`).Length() == 1; got != want {
+			t.Errorf("remove button for %s: %v, want %v", id, got, want)
+		}
+	}
+	for _, q := range []string{"", "?unit=" + f.aarh.ID.String()} {
+		resp := get(t, hc, p.url+portal.RightsPath+"/export"+q)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\ufeff")))
+		r.Comma = ';'
+		rows, err := r.ReadAll()
+		if resp.StatusCode != http.StatusOK || err != nil || len(rows) != 5 {
+			t.Fatalf("export%s: %d, %d rows (%v):\n%s", q, resp.StatusCode, len(rows), err, body)
+		}
+		for _, row := range rows[1:] {
+			if row[5] != freja.ID.String() {
+				t.Errorf("export%s shows %q, want Freja's only", q, row)
+			}
+		}
+	}
+
+	remove := func(hc *http.Client, id uuid.UUID) int {
+		t.Helper()
+		return status(t, post(t, hc, p.url+portal.RightsPath+"/"+id.String()+"/remove", nil))
+	}
+	for what, id := range map[string]uuid.UUID{"for the whole CVR": whole, "for another unit's P-number": kbh,
+		"passed on from a power of attorney": passed.ID, "of a user of no unit": larsAarhus} {
+		if got := remove(hc, id); got != http.StatusForbidden {
+			t.Errorf("removing Freja's privilege %s: %d, want 403", what, got)
+		}
+	}
+	if n := p.count("SELECT count(*) FROM privilege_assignments"); n != 5 {
+		t.Fatalf("refusals removed assignments: %d rows left, want 5", n)
+	}
+	if got := remove(hc, own); got != http.StatusOK {
+		t.Errorf("removing Freja's privilege for the unit's P-number: %d, want 200", got)
+	}
+	if n := p.count("SELECT count(*) FROM privilege_assignments WHERE id = $1", own); n != 0 {
+		t.Error("the unit's assignment is still there")
+	}
+
+	// The organisation administrator takes the passed-on privilege back
+	// from "who has which right": Skattefar's log says so, as when it is
+	// taken back on the power of attorney's page.
+	mhc := browser(t)
+	p.loginAs(mhc, "/login", "demo-mette", "code_app").Body.Close()
+	if got := remove(mhc, passed.ID); got != http.StatusOK {
+		t.Fatalf("the organisation administrator removing the passed-on privilege: %d, want 200", got)
+	}
+	for _, c := range []struct {
+		org    *domain.Organisation
+		action string
+	}{{f.org, "assignment.removed"}, {f.provider, "poa.passed_on_removed"}} {
+		want := 1
+		if c.org == f.org {
+			want = 2 // Peter's and Mette's
+		}
+		if n := p.count("SELECT count(*) FROM audit_events WHERE org_id = $1 AND action = $2", c.org.ID, c.action); n != want {
+			t.Errorf("%s in %s's log: %d, want %d", c.action, c.org.Name, n, want)
+		}
+	}
+	if v, err := postgres.NewAuditLog(p.db).VerifyAudit(ctx, &f.provider.ID); err != nil || v.BrokenAt != 0 {
+		t.Errorf("Skattefar's chain: %+v (%v)", v, err)
+	}
+}

@@ -54,9 +54,13 @@ func (a *Administration) UpdateGroup(ctx context.Context, actor Actor, g *domain
 	})
 }
 
-// DeleteGroup deletes a group with its memberships and audits it.
+// DeleteGroup deletes a group with its memberships and its privileges and
+// audits it. Each of the group's assignments is removed first and audited
+// as any removal of an assignment is, so the log says which privileges went
+// with the group; group.deleted counts them.
 func (a *Administration) DeleteGroup(ctx context.Context, actor Actor, orgID, id uuid.UUID) error {
 	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		now := a.db.Now().UTC()
 		var old groupRow
 		if err := tx.Clauses(forUpdate).Take(&old, "org_id = ? AND id = ?", orgID, id).Error; err != nil {
 			return notFoundOr(err, errGroupNotFound, "find group")
@@ -65,11 +69,20 @@ func (a *Administration) DeleteGroup(ctx context.Context, actor Actor, orgID, id
 		if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", id).Count(&members).Error; err != nil {
 			return pgError("count members", err)
 		}
+		var assignments []assignmentRow
+		if err := tx.Clauses(forUpdate).Where("org_id = ? AND group_id = ?", orgID, id).Order("created_at, id").Find(&assignments).Error; err != nil {
+			return pgError("find group assignments", err)
+		}
+		for i := range assignments {
+			if err := removeAssignmentTx(tx, now, actor, &assignments[i]); err != nil {
+				return err
+			}
+		}
 		if err := tx.Delete(&groupRow{}, "id = ?", id).Error; err != nil {
 			return pgError("delete group", err)
 		}
-		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, "group.deleted", "group", id.String(),
-			map[string]any{"before": groupDetails(old.toDomain()), "members": members}))
+		return appendAudit(tx, now, actor.event(orgID, "group.deleted", "group", id.String(),
+			map[string]any{"before": groupDetails(old.toDomain()), "members": members, "assignments": len(assignments)}))
 	})
 }
 

@@ -562,25 +562,29 @@ func (s *PoAService) PassOn(ctx context.Context, actor Actor, orgID, id uuid.UUI
 // assignment is not one of the power of attorney's.
 func (s *PoAService) RemovePassedOn(ctx context.Context, actor Actor, orgID, id, assignmentID uuid.UUID) error {
 	return s.db.tx(ctx, func(tx *gorm.DB) error {
-		now := s.db.Now().UTC()
-		_, grantor, grantee, err := lockPoATx(tx, orgID, id)
-		if err != nil {
-			return err
-		}
-		var as assignmentRow
-		if err := tx.Clauses(forUpdate).Take(&as, "org_id = ? AND via_poa_id = ? AND id = ?", orgID, id, assignmentID).Error; err != nil {
-			return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Key: "poa.assignment_not_found", Message: "The passed-on privilege does not exist."}, "find assignment")
-		}
-		if err := tx.Delete(&assignmentRow{}, "id = ?", assignmentID).Error; err != nil {
-			return pgError("remove passed-on assignment", err)
-		}
-		if err := appendAudit(tx, now, actor.event(orgID, "assignment.removed", "assignment", assignmentID.String(), map[string]any{
-			"user_id": uuidString(as.UserID), "privilege_id": as.PrivilegeID.String(), "via_poa_id": id.String()})); err != nil {
-			return err
-		}
-		return appendAudit(tx, now, auditFor(actor, grantor, grantee, "poa.passed_on_removed", "poa", id.String(),
-			map[string]any{"user_id": uuidString(as.UserID), "privilege_id": as.PrivilegeID.String(), "assignment_id": assignmentID.String()}))
+		return removePassedOnTx(tx, s.db.Now().UTC(), actor, orgID, id, assignmentID)
 	})
+}
+
+// removePassedOnTx takes back an assignment the grantee orgID passed on
+// from power of attorney id, in tx: the grantee's log records the removal
+// (as every removal of an assignment), the grantor's that its power of
+// attorney is passed on to one less. Whichever page it is removed from,
+// it goes this way (RightsService.RemoveAssignment too).
+func removePassedOnTx(tx *gorm.DB, now time.Time, actor Actor, orgID, id, assignmentID uuid.UUID) error {
+	_, grantor, grantee, err := lockPoATx(tx, orgID, id)
+	if err != nil {
+		return err
+	}
+	var as assignmentRow
+	if err := tx.Clauses(forUpdate).Take(&as, "org_id = ? AND via_poa_id = ? AND id = ?", orgID, id, assignmentID).Error; err != nil {
+		return notFoundOr(err, &domain.Error{Code: domain.ENOTFOUND, Key: "poa.assignment_not_found", Message: "The passed-on privilege does not exist."}, "find assignment")
+	}
+	if err := removeAssignmentTx(tx, now, actor, &as); err != nil {
+		return err
+	}
+	return appendAudit(tx, now, auditFor(actor, grantor, grantee, "poa.passed_on_removed", "poa", id.String(),
+		map[string]any{"user_id": uuidString(as.UserID), "privilege_id": as.PrivilegeID.String(), "assignment_id": assignmentID.String()}))
 }
 
 // PoAParty is one side of a power of attorney.

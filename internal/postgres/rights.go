@@ -957,23 +957,44 @@ func assignmentDetails(a *domain.Assignment, uri string) map[string]any {
 
 // RemoveAssignment removes an assignment of the organisation and audits
 // it. The organisation is the assignment's holder's: for a privilege passed
-// on from a power of attorney that is the grantee, who may take it back.
-// ENOTFOUND for an unknown assignment and for another organisation's.
+// on from a power of attorney that is the grantee, who may take it back,
+// and that is taken back exactly as PoAService.RemovePassedOn does it, so
+// the grantor's log records it too. ENOTFOUND for an unknown assignment and
+// for another organisation's.
 func (s *RightsService) RemoveAssignment(ctx context.Context, actor Actor, orgID, id uuid.UUID) error {
 	return s.db.tx(ctx, func(tx *gorm.DB) error {
+		now := s.db.Now().UTC()
+		// Read unlocked first whether it was passed on from a power of
+		// attorney: such an assignment is locked after its power of
+		// attorney, as the power of attorney's own steps lock them (its
+		// via_poa_id never changes).
+		var found assignmentRow
+		if err := tx.Take(&found, "org_id = ? AND id = ?", orgID, id).Error; err != nil {
+			return notFoundOr(err, errAssignmentNotFound, "find assignment")
+		}
+		if found.ViaPoaID != nil {
+			return removePassedOnTx(tx, now, actor, orgID, *found.ViaPoaID, id)
+		}
 		var row assignmentRow
 		if err := tx.Clauses(forUpdate).Take(&row, "org_id = ? AND id = ?", orgID, id).Error; err != nil {
 			return notFoundOr(err, errAssignmentNotFound, "find assignment")
 		}
-		var uri string
-		if err := tx.Model(&privilegeRow{}).Select("uri").Where("id = ?", row.PrivilegeID).Take(&uri).Error; err != nil {
-			return pgError("find privilege", err)
-		}
-		if err := tx.Delete(&assignmentRow{}, "id = ?", id).Error; err != nil {
-			return pgError("remove assignment", err)
-		}
-		return appendAudit(tx, s.db.Now().UTC(), actor.event(orgID, "assignment.removed", "assignment", id.String(), assignmentDetails(row.toDomain(), uri)))
+		return removeAssignmentTx(tx, now, actor, &row)
 	})
+}
+
+// removeAssignmentTx deletes the locked assignment row and records
+// assignment.removed, with what the assignment was, in its organisation's
+// log: every removal of an assignment is audited so.
+func removeAssignmentTx(tx *gorm.DB, now time.Time, actor Actor, row *assignmentRow) error {
+	var uri string
+	if err := tx.Model(&privilegeRow{}).Select("uri").Where("id = ?", row.PrivilegeID).Take(&uri).Error; err != nil {
+		return pgError("find privilege", err)
+	}
+	if err := tx.Delete(&assignmentRow{}, "id = ?", row.ID).Error; err != nil {
+		return pgError("remove assignment", err)
+	}
+	return appendAudit(tx, now, actor.event(row.OrgID, "assignment.removed", "assignment", row.ID.String(), assignmentDetails(row.toDomain(), uri)))
 }
 
 // FindUsersByRefs finds the organisation's living users by UUID or email
@@ -1023,10 +1044,17 @@ func (s *RightsService) FindUsersByRefs(ctx context.Context, orgID uuid.UUID, re
 type AssignmentFilter struct {
 	OrgID       uuid.UUID
 	PrivilegeID *uuid.UUID
-	// UnitID keeps assignments scoped to the production unit's P-number,
-	// those held by users tied to the unit, and those held by groups
-	// restricted to it.
+	// UnitID keeps what touches the production unit, whoever holds it:
+	// assignments scoped to the unit's P-number (held by any user or group
+	// of the organisation), those held by users tied to the unit, and those
+	// held by groups restricted to it. It is a filter for those who may see
+	// the whole organisation's assignments, never a limit to a unit.
 	UnitID *uuid.UUID
+	// HolderUnitID keeps only assignments whose holder is within the
+	// production unit: users tied to the unit and groups restricted to it,
+	// whatever the scope. It is what an administrator limited to the unit
+	// may see.
+	HolderUnitID *uuid.UUID
 	// User matches the holding user's name or email (anywhere, any case),
 	// or is the user's UUID.
 	User    string
@@ -1055,6 +1083,10 @@ type AssignmentView struct {
 	// The holding group's (empty for a user).
 	GroupName   string
 	GroupUnitID *uuid.UUID
+	// ScopeUnitID is the organisation's production unit whose P-number the
+	// scope names (nil for a CVR or SE scope, and for a P-number that is
+	// not one of the organisation's units).
+	ScopeUnitID *uuid.UUID
 	// GrantedByName is who assigned it, when known.
 	GrantedByName string
 	// PoAGrantorName is the organisation whose power of attorney it was
@@ -1079,6 +1111,7 @@ type assignmentViewRow struct {
 	UserUnitID      *uuid.UUID
 	GroupName       *string
 	GroupUnitID     *uuid.UUID
+	ScopeUnitID     *uuid.UUID
 	GrantedByName   *string
 	PoaGrantorName  *string `gorm:"column:poa_grantor_name"`
 	HolderKey       string
@@ -1088,7 +1121,7 @@ func (r *assignmentViewRow) toView() AssignmentView {
 	v := AssignmentView{Assignment: r.Row.toDomain(), PrivilegeURI: r.PrivilegeURI, PrivilegeNameDA: r.PrivilegeNameDa,
 		PrivilegeNameEN: r.PrivilegeNameEn, PrivilegeStatus: r.PrivilegeStatus, SystemName: r.SystemName, ProviderName: r.ProviderName,
 		UserName: strings.TrimSpace(derefString(r.UserFirstName) + " " + derefString(r.UserLastName)), UserEmail: derefString(r.UserEmail),
-		UserStatus: derefString(r.UserStatus), UserUnitID: r.UserUnitID, GroupName: derefString(r.GroupName), GroupUnitID: r.GroupUnitID,
+		UserStatus: derefString(r.UserStatus), UserUnitID: r.UserUnitID, GroupName: derefString(r.GroupName), GroupUnitID: r.GroupUnitID, ScopeUnitID: r.ScopeUnitID,
 		GrantedByName: strings.TrimSpace(derefString(r.GrantedByName)), PoAGrantorName: derefString(r.PoaGrantorName)}
 	b, _ := json.Marshal([]string{r.PrivilegeURI, r.HolderKey, r.Row.ID.String()})
 	v.Cursor = base64.RawURLEncoding.EncodeToString(b)
@@ -1107,13 +1140,14 @@ func (s *RightsService) assignmentQuery(ctx context.Context, f AssignmentFilter)
 		Select(`a.*, p.uri AS privilege_uri, p.name_da AS privilege_name_da, p.name_en AS privilege_name_en, p.status AS privilege_status,
 			s.name AS system_name, po.name AS provider_name,
 			u.first_name AS user_first_name, u.last_name AS user_last_name, u.email AS user_email, u.status AS user_status,
-			u.production_unit_id AS user_unit_id, g.name AS group_name, g.production_unit_id AS group_unit_id,
+			u.production_unit_id AS user_unit_id, g.name AS group_name, g.production_unit_id AS group_unit_id, su.id AS scope_unit_id,
 			gb.first_name || ' ' || gb.last_name AS granted_by_name, gorg.name AS poa_grantor_name, `+holderKey+` AS holder_key`).
 		Joins("JOIN privileges p ON p.id = a.privilege_id").
 		Joins("JOIN it_systems s ON s.id = p.it_system_id").
 		Joins("JOIN organisations po ON po.id = p.org_id").
 		Joins("LEFT JOIN users u ON u.id = a.user_id").
 		Joins("LEFT JOIN user_groups g ON g.id = a.group_id").
+		Joins("LEFT JOIN production_units su ON a.scope_kind = 'p' AND su.org_id = a.org_id AND su.p_number = a.scope_value").
 		Joins("LEFT JOIN users gb ON gb.id = a.granted_by").
 		Joins("LEFT JOIN powers_of_attorney poa ON poa.id = a.via_poa_id").
 		Joins("LEFT JOIN organisations gorg ON gorg.id = poa.org_id").
@@ -1124,6 +1158,9 @@ func (s *RightsService) assignmentQuery(ctx context.Context, f AssignmentFilter)
 	if f.UnitID != nil {
 		q = q.Where(`((a.scope_kind = 'p' AND a.scope_value = (SELECT pu.p_number FROM production_units pu WHERE pu.org_id = ? AND pu.id = ?))
 			OR u.production_unit_id = ? OR g.production_unit_id = ?)`, f.OrgID, *f.UnitID, *f.UnitID, *f.UnitID)
+	}
+	if f.HolderUnitID != nil {
+		q = q.Where("(u.production_unit_id = ? OR g.production_unit_id = ?)", *f.HolderUnitID, *f.HolderUnitID)
 	}
 	if term := strings.TrimSpace(f.User); term != "" {
 		if id, err := uuid.Parse(term); err == nil {

@@ -587,3 +587,133 @@ func TestPassedOnAssignmentIsTheGranteesToRemove(t *testing.T) {
 		t.Errorf("assignment.removed in the grantee's log: %d, want 1", got)
 	}
 }
+
+// An administrator limited to a unit sees the assignments of the unit's
+// users and groups: HolderUnitID keeps those, and not another unit's user's
+// assignment scoped to the unit's P-number, which UnitID shows.
+func TestHolderUnitKeepsTheUnitsHoldersOnly(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	ctx := context.Background()
+	org := f.customer.org
+	laes := f.publish(t, "urn:dk:test:a:laes", nil)
+	anna, carl := f.customer.user(t, "anna", ""), f.customer.user(t, "carl", "")
+	carl.ProductionUnitID = &f.other.ID
+	if err := f.customer.users.UpdateUser(ctx, carl); err != nil {
+		t.Fatal(err)
+	}
+	local := &domain.Group{OrgID: org.ID, Name: "Filialen", ProductionUnitID: &f.other.ID}
+	all := &domain.Group{OrgID: org.ID, Name: "Alle"}
+	for _, g := range []*domain.Group{local, all} {
+		if err := f.groups.CreateGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	otherP := domain.Scope{Kind: domain.ScopeP, Value: f.other.PNumber}
+	for _, n := range []postgres.NewAssignments{
+		{UserIDs: []uuid.UUID{anna.ID}, Scope: otherP},        // anna is not of the unit
+		{UserIDs: []uuid.UUID{carl.ID}, Scope: cvrScope(org)}, // carl is
+		{GroupID: &local.ID, Scope: otherP},
+		{GroupID: &all.ID, Scope: otherP}, // a group not restricted to the unit
+	} {
+		n.OrgID, n.PrivilegeID = org.ID, laes.ID
+		if _, err := f.rights.CreateAssignments(ctx, f.actor, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := func(v *postgres.AssignmentView) string {
+		if v.GroupName != "" {
+			return "group " + v.GroupName
+		}
+		return v.UserName
+	}
+	list := func(filter postgres.AssignmentFilter) string {
+		t.Helper()
+		filter.OrgID = org.ID
+		vs, _, err := f.rights.ListAssignments(ctx, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for i := range vs {
+			out = append(out, name(&vs[i]))
+		}
+		return strings.Join(out, ", ")
+	}
+	if got, want := list(postgres.AssignmentFilter{UnitID: &f.other.ID}), "group Alle, group Filialen, anna Jensen, carl Jensen"; got != want {
+		t.Errorf("what touches the unit: got %q, want %q", got, want)
+	}
+	const within = "group Filialen, carl Jensen"
+	if got := list(postgres.AssignmentFilter{HolderUnitID: &f.other.ID}); got != within {
+		t.Errorf("held within the unit: got %q, want %q", got, within)
+	}
+	if got := list(postgres.AssignmentFilter{UnitID: &f.other.ID, HolderUnitID: &f.other.ID}); got != within {
+		t.Errorf("the unit and held within it: got %q, want %q", got, within)
+	}
+	var streamed []string
+	if err := f.rights.EachAssignment(ctx, postgres.AssignmentFilter{OrgID: org.ID, UnitID: &f.other.ID, HolderUnitID: &f.other.ID},
+		func(v *postgres.AssignmentView) error {
+			streamed = append(streamed, name(v))
+			return nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(streamed, ", "); got != within {
+		t.Errorf("EachAssignment held within the unit: got %q, want %q", got, within)
+	}
+	// The view names the unit a P-number scope is of.
+	vs, _, err := f.rights.ListAssignments(ctx, postgres.AssignmentFilter{OrgID: org.ID, UserID: &anna.ID})
+	if err != nil || len(vs) != 1 || vs[0].ScopeUnitID == nil || *vs[0].ScopeUnitID != f.other.ID {
+		t.Errorf("anna's assignment: %+v (%v), want the scope's unit", vs, err)
+	}
+	if vs, _, err := f.rights.ListAssignments(ctx, postgres.AssignmentFilter{OrgID: org.ID, UserID: &carl.ID}); err != nil || len(vs) != 1 || vs[0].ScopeUnitID != nil {
+		t.Errorf("carl's assignment for the whole CVR: %+v (%v), want no scope unit", vs, err)
+	}
+}
+
+// Taken back from "who has which right", a privilege passed on from a power
+// of attorney goes as from the power of attorney's page: the grantor's log
+// says so too, and both chains hold.
+func TestRemovingPassedOnAssignmentTellsTheGrantor(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	ctx := context.Background()
+	p := f.publish(t, "urn:dk:test:sag:laes", nil)
+	var poaID uuid.UUID
+	if err := f.db.SQL().QueryRow(`INSERT INTO powers_of_attorney (org_id, grantee_org_id, status, scope_kind, scope_value)
+		VALUES ($1, $2, 'active', 'cvr', $3) RETURNING id`, f.provider.org.ID, f.customer.org.ID, f.provider.org.CVR).Scan(&poaID); err != nil {
+		t.Fatal(err)
+	}
+	u := f.customer.user(t, "anna", "")
+	a := &domain.Assignment{OrgID: f.customer.org.ID, PrivilegeID: p.ID, UserID: &u.ID, Scope: cvrScope(f.provider.org), ViaPoAID: &poaID}
+	if err := f.rights.CreateAssignment(ctx, a); err != nil {
+		t.Fatalf("pass on: %v", err)
+	}
+	if err := f.rights.RemoveAssignment(ctx, f.actor, f.customer.org.ID, a.ID); err != nil {
+		t.Fatalf("RemoveAssignment: %v", err)
+	}
+	if n := f.assignments(t); n != 0 {
+		t.Errorf("after removing: %d assignments", n)
+	}
+	if n := f.audits(t, f.customer.org, "assignment.removed"); n != 1 {
+		t.Errorf("assignment.removed in the grantee's log: %d, want 1", n)
+	}
+	if n := f.audits(t, f.provider.org, "poa.passed_on_removed"); n != 1 {
+		t.Fatalf("poa.passed_on_removed in the grantor's log: %d, want 1", n)
+	}
+	var target, details string
+	if err := f.db.SQL().QueryRow("SELECT target_id, details::text FROM audit_events WHERE org_id = $1 AND action = 'poa.passed_on_removed'",
+		f.provider.org.ID).Scan(&target, &details); err != nil {
+		t.Fatal(err)
+	}
+	if target != poaID.String() || !strings.Contains(details, a.ID.String()) {
+		t.Errorf("the grantor's event: target %s details %s", target, details)
+	}
+	log := postgres.NewAuditLog(f.db)
+	for _, org := range []*domain.Organisation{f.provider.org, f.customer.org} {
+		if v, err := log.VerifyAudit(ctx, &org.ID); err != nil || v.BrokenAt != 0 {
+			t.Errorf("%s's chain: %+v (%v)", org.Name, v, err)
+		}
+	}
+	wantCode(t, "removing twice", f.rights.RemoveAssignment(ctx, f.actor, f.customer.org.ID, a.ID), domain.ENOTFOUND)
+}
