@@ -43,6 +43,7 @@ func (p *Portal) mountRights(g *gin.RouterGroup) {
 	g.GET(RightsPath+"/export", p.rightsExport)
 	g.POST(RightsPath+"/:id/remove", p.assignmentRemove)
 	g.GET(UsersPath+"/:id/rights", p.userRights)
+	g.GET(UsersPath+"/:id/rights/privileges.xml", p.userPrivilegeDocument)
 	g.GET("/portal/me/rights", p.myRights)
 }
 

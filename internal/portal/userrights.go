@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/erhverv/erhverv/internal/authz"
+	"github.com/erhverv/erhverv/internal/bpp"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/rights"
@@ -30,27 +32,12 @@ func (p *Portal) myRights(c *gin.Context) {
 // not in effect with the reason, and the direct assignments an
 // administrator manages. A user may see their own (self.read).
 func (p *Portal) userRights(c *gin.Context) {
-	act, ok := p.requireIdentity(c)
-	if !ok {
-		return
-	}
-	u, ok := p.loadUser(c, act)
+	act, u, ok := p.loadRightsHolder(c)
 	if !ok {
 		return
 	}
 	self := u.ID == act.User.ID
 	readRes := assignmentResource(u.ProductionUnitID)
-	if self && !p.may(c, act, authz.ActionAssignmentRead, readRes) {
-		if !p.authorize(c, act, authz.ActionSelfRead, authz.Resource{Type: "user", ID: u.ID.String(), OwnerID: u.ID.String()}, authz.Context{}) {
-			return
-		}
-	} else if !p.authorize(c, act, authz.ActionAssignmentRead, readRes, authz.Context{}) {
-		return
-	}
-	if u.Status == domain.UserDeleted {
-		p.renderError(c, http.StatusNotFound)
-		return
-	}
 	lang := p.lang(c)
 	ctx := c.Request.Context()
 	v := pages.UserRightsView{UserID: u.ID.String(), Name: displayName(lang, u), Self: self, BackURL: UsersPath + "/" + u.ID.String(),
@@ -74,10 +61,16 @@ func (p *Portal) userRights(c *gin.Context) {
 		p.log.LogAttrs(ctx, slog.LevelError, "effective rights", slog.String("request_id", server.RequestID(c)), slog.String("error", err.Error()))
 		v.EffectiveProblem = web.T(lang, "userrights.effective.problem")
 	}
+	seen := map[uuid.UUID]bool{}
 	for _, e := range effective {
 		l := effectiveLine(lang, e, act.Org.Name)
 		if e.InEffect {
 			v.InEffect = append(v.InEffect, l)
+			if sys := e.Grant.Privilege.ITSystemID; !seen[sys] {
+				seen[sys] = true
+				v.Documents = append(v.Documents, pages.Choice{Label: e.Grant.Privilege.ITSystemName,
+					Value: UsersPath + "/" + u.ID.String() + "/rights/privileges.xml?system=" + sys.String()})
+			}
 		} else {
 			v.NotInEffect = append(v.NotInEffect, l)
 		}
@@ -106,6 +99,62 @@ func (p *Portal) userRights(c *gin.Context) {
 		}
 	}
 	render(c, http.StatusOK, pages.UserRights(v))
+}
+
+// loadRightsHolder finds the user whose rights a page shows: a user of the
+// acting organisation the acting identity may read the rights of (an
+// employee their own, through self.read). Deleted users hold nothing to show.
+func (p *Portal) loadRightsHolder(c *gin.Context) (actor, *domain.User, bool) {
+	act, ok := p.requireIdentity(c)
+	if !ok {
+		return actor{}, nil, false
+	}
+	u, ok := p.loadUser(c, act)
+	if !ok {
+		return actor{}, nil, false
+	}
+	readRes := assignmentResource(u.ProductionUnitID)
+	if u.ID == act.User.ID && !p.may(c, act, authz.ActionAssignmentRead, readRes) {
+		if !p.authorize(c, act, authz.ActionSelfRead, authz.Resource{Type: "user", ID: u.ID.String(), OwnerID: u.ID.String()}, authz.Context{}) {
+			return actor{}, nil, false
+		}
+	} else if !p.authorize(c, act, authz.ActionAssignmentRead, readRes, authz.Context{}) {
+		return actor{}, nil, false
+	}
+	if u.Status == domain.UserDeleted {
+		p.renderError(c, http.StatusNotFound)
+		return actor{}, nil, false
+	}
+	return act, u, true
+}
+
+// userPrivilegeDocument is the OIO Basic Privilege Profile document of the
+// user's privileges in one IT system: what a login to that system at a
+// sufficient level carries, for a service provider or an integrator to
+// compare with what their system received.
+func (p *Portal) userPrivilegeDocument(c *gin.Context) {
+	_, u, ok := p.loadRightsHolder(c)
+	if !ok {
+		return
+	}
+	system, err := uuid.Parse(c.Query("system"))
+	if err != nil {
+		p.problem(c, http.StatusBadRequest, "userrights.document.system", UsersPath+"/"+u.ID.String()+"/rights", "userrights.heading.self")
+		return
+	}
+	effective, err := p.Runtime.Effective(c.Request.Context(), u.ID, "", p.now())
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	doc, err := bpp.Marshal(rights.Profile(effective, system))
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="privileges-`+system.String()+`.xml"`)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/xml; charset=utf-8", doc)
 }
 
 // effectiveLine shows one grant with why the user holds it; orgName is the
