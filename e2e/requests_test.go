@@ -1,43 +1,11 @@
 package e2e
 
 import (
-	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
-
-// waitMailSubject waits for a mail to address whose subject holds want, at
-// the stack's mail catcher, after a generous bound (not a timing assertion).
-func (s *stack) waitMailSubject(t *testing.T, address, want string) string {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.MailURL + "/api/messages")
-		if err == nil {
-			var msgs []struct {
-				To      []string `json:"to"`
-				Subject string   `json:"subject"`
-			}
-			err = json.NewDecoder(resp.Body).Decode(&msgs)
-			resp.Body.Close()
-			if err != nil {
-				t.Fatalf("mail catcher: %v", err)
-			}
-			for _, m := range msgs {
-				if len(m.To) == 1 && m.To[0] == address && strings.Contains(m.Subject, want) {
-					return m.Subject
-				}
-			}
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("no mail to %s about %q arrived", address, want)
-	return ""
-}
 
 // An employee asks for a privilege from the catalogue on his own page; the
 // rights administrator is told by mail, approves it with a comment, and the

@@ -97,39 +97,58 @@ func startStack(t *testing.T) *stack {
 	return &stack{platform: p, SimURL: simURL, MailURL: "http://" + mailAddr}
 }
 
-// mailTo waits for the newest email to address at the mail catcher and
-// returns the activation link in it. A mail that never arrives is a
-// failure after a generous bound, not a timing assertion.
-func (s *stack) mailTo(t *testing.T, address string) (subject, link string) {
+// caughtMail is a mail as the mail catcher's API lists it.
+type caughtMail struct {
+	To      []string `json:"to"`
+	Subject string   `json:"subject"`
+	Text    string   `json:"text"`
+}
+
+// waitMail waits for a mail at the mail catcher that match accepts; what
+// describes it for the failure. A mail that never arrives is a failure
+// after a generous bound, not a timing assertion.
+func (s *stack) waitMail(t *testing.T, what string, match func(caughtMail) bool) caughtMail {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.MailURL + "/api/messages")
 		if err == nil {
-			var msgs []struct {
-				To      []string `json:"to"`
-				Subject string   `json:"subject"`
-				Text    string   `json:"text"`
-			}
+			var msgs []caughtMail
 			err = json.NewDecoder(resp.Body).Decode(&msgs)
 			resp.Body.Close()
 			if err != nil {
 				t.Fatalf("mail catcher: %v", err)
 			}
 			for _, m := range msgs {
-				if len(m.To) == 1 && m.To[0] == address {
-					i := strings.Index(m.Text, s.URL+"/activate?token=")
-					if i < 0 {
-						t.Fatalf("mail to %s has no activation link:\n%s", address, m.Text)
-					}
-					return m.Subject, strings.Fields(m.Text[i:])[0]
+				if match(m) {
+					return m
 				}
 			}
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Fatalf("no mail to %s arrived", address)
-	return "", ""
+	t.Fatalf("no mail %s arrived", what)
+	return caughtMail{}
+}
+
+// mailTo waits for the email to address at the mail catcher and returns
+// the activation link in it.
+func (s *stack) mailTo(t *testing.T, address string) (subject, link string) {
+	t.Helper()
+	m := s.waitMail(t, "to "+address, func(m caughtMail) bool { return len(m.To) == 1 && m.To[0] == address })
+	i := strings.Index(m.Text, s.URL+"/activate?token=")
+	if i < 0 {
+		t.Fatalf("mail to %s has no activation link:\n%s", address, m.Text)
+	}
+	return m.Subject, strings.Fields(m.Text[i:])[0]
+}
+
+// waitMailSubject waits for a mail to address whose subject holds want.
+func (s *stack) waitMailSubject(t *testing.T, address, want string) string {
+	t.Helper()
+	return s.waitMail(t, "to "+address+" about "+want, func(m caughtMail) bool {
+		return len(m.To) == 1 && m.To[0] == address && strings.Contains(m.Subject, want)
+	}).Subject
 }
 
 func (s *stack) String() string {

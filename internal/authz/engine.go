@@ -153,11 +153,11 @@ func decisionFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %v is not an object", errMalformed, ast.ValueName(t.Value))
 	}
-	allow, ok := valueOf[ast.Boolean](obj, keyAllow)
+	allow, ok := ObjectValue[ast.Boolean](obj, keyAllow)
 	if !ok {
 		return nil, fmt.Errorf("%w: allow is not a boolean", errMalformed)
 	}
-	reasons, ok := valueOf[*ast.Array](obj, keyReasons)
+	reasons, ok := ObjectValue[*ast.Array](obj, keyReasons)
 	if !ok {
 		return nil, fmt.Errorf("%w: reasons is not an array", errMalformed)
 	}
@@ -167,8 +167,8 @@ func decisionFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: reason %d is not an object", errMalformed, i)
 		}
-		code, okCode := valueOf[ast.String](r, keyCode)
-		message, okMessage := valueOf[ast.String](r, keyMessage)
+		code, okCode := ObjectValue[ast.String](r, keyCode)
+		message, okMessage := ObjectValue[ast.String](r, keyMessage)
 		if !okCode || !okMessage || code == "" {
 			return nil, fmt.Errorf("%w: reason %d lacks a code or a message", errMalformed, i)
 		}
@@ -177,7 +177,9 @@ func decisionFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	return d, nil
 }
 
-func valueOf[V ast.Value](obj ast.Object, key *ast.Term) (V, bool) {
+// ObjectValue reads obj[key] as an OPA value of type V: how both decisions'
+// results are read straight from their AST.
+func ObjectValue[V ast.Value](obj ast.Object, key *ast.Term) (V, bool) {
 	var zero V
 	t := obj.Get(key)
 	if t == nil {

@@ -1,10 +1,6 @@
 package portal
 
 import (
-	"bufio"
-	"context"
-	"encoding/csv"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -19,7 +15,6 @@ import (
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
-	"github.com/erhverv/erhverv/internal/server"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/pages"
 )
@@ -387,14 +382,7 @@ func (p *Portal) rightsExport(c *gin.Context) {
 	lang := p.lang(c)
 	name := map[bool]string{true: "rights-", false: "rettigheder-"}[lang == web.LangEnglish] + act.Org.CVR + "-" +
 		p.now().In(domain.DanishTime).Format(time.DateOnly) + ".csv"
-	csvHeaders(c, name)
-	// Nothing reaches the client before the first 4 KiB, so a query that
-	// fails at once still gets a proper error page.
-	buf := bufio.NewWriterSize(c.Writer, 4096)
-	_, _ = buf.WriteString("\ufeff")
-	w := csv.NewWriter(buf)
-	w.Comma, w.UseCRLF = ';', true
-	_ = w.Write(rightsCSVHeader)
+	w := startCSV(c, name, rightsCSVHeader)
 	n := 0
 	err := p.Rights.EachAssignment(c.Request.Context(), f, func(v *postgres.AssignmentView) error {
 		a := v.Assignment
@@ -414,46 +402,22 @@ func (p *Portal) rightsExport(c *gin.Context) {
 			poa = v.PoAGrantorName
 		}
 		n++
-		return w.Write(csvCells(v.PrivilegeURI, privilegeName(lang, v.PrivilegeNameDA, v.PrivilegeNameEN), v.SystemName, v.ProviderName,
+		return w.Write(v.PrivilegeURI, privilegeName(lang, v.PrivilegeNameDA, v.PrivilegeNameEN), v.SystemName, v.ProviderName,
 			holder, userID, v.UserName, v.UserEmail, groupID, v.GroupName, a.Scope.Kind, a.Scope.Value, strings.Join(constraints, " "),
-			csvTime(a.ValidFrom), csvTime(a.ValidTo), poa, v.GrantedByName, csvTime(&a.CreatedAt)))
+			csvTime(a.ValidFrom), csvTime(a.ValidTo), poa, v.GrantedByName, csvTime(&a.CreatedAt))
 	})
 	if err == nil {
-		w.Flush()
-		if err = w.Error(); err == nil {
-			err = buf.Flush()
-		}
-	}
-	actor := p.actorOf(c, act)
-	orgID := act.Org.ID
-	details := map[string]any{"assignments": n, "complete": err == nil, "filter": filterQuery(f).Encode()}
-	if actor.Address != "" {
-		details["address"] = actor.Address
+		err = w.Close()
 	}
 	// Who took the list of people and their rights out is recorded even
 	// when the download broke.
-	if aerr := p.Audit.AppendAudit(context.WithoutCancel(c.Request.Context()), &domain.AuditEvent{OrgID: &orgID, ActorID: &actor.UserID,
-		ActorLabel: actor.Label, Action: "assignments.exported", TargetType: "organisation", TargetID: orgID.String(),
-		RequestID: actor.RequestID, Details: mustJSON(details)}); aerr != nil && err == nil {
+	details := map[string]any{"assignments": n, "complete": err == nil, "filter": filterQuery(f).Encode()}
+	if aerr := p.auditExported(c, act, "assignments.exported", details); aerr != nil && err == nil {
 		err = aerr
 	}
-	if err == nil {
-		return
+	if err != nil {
+		p.exportFailed(c, "rights export", err)
 	}
-	if !c.Writer.Written() {
-		c.Writer.Header().Del("Content-Disposition")
-		p.internalError(c, err)
-		return
-	}
-	// The file has begun: cut the connection, so the client sees a failed
-	// download rather than a file that looks whole.
-	level := slog.LevelError
-	if c.Request.Context().Err() != nil {
-		level = slog.LevelWarn // the client went away
-	}
-	p.log.LogAttrs(c.Request.Context(), level, "rights export cut short", slog.String("request_id", server.RequestID(c)),
-		slog.String("error", err.Error()))
-	panic(http.ErrAbortHandler)
 }
 
 // assignmentRemove removes one assignment as the policy allows giving it

@@ -1,12 +1,9 @@
 package portal
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -24,7 +21,6 @@ import (
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
-	"github.com/erhverv/erhverv/internal/server"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/pages"
 )
@@ -258,17 +254,7 @@ func (p *Portal) auditExport(c *gin.Context) {
 		return
 	}
 	filename := "audit-" + act.Org.CVR + "-" + p.now().In(domain.DanishTime).Format(time.DateOnly) + ".csv"
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-	h.Set("Cache-Control", "no-store")
-	// Nothing reaches the client until the buffers fill (some KiB), so a
-	// query that fails at once still gets a proper error page.
-	buf := bufio.NewWriterSize(c.Writer, 4096)
-	buf.WriteString("\ufeff")
-	w := csv.NewWriter(buf)
-	w.Comma, w.UseCRLF = ';', true
-	_ = w.Write(auditCSVHeader)
+	w := startCSV(c, filename, auditCSVHeader)
 	err := p.Audit.EachAuditEvent(c.Request.Context(), r.filter, func(e *domain.AuditEvent) error {
 		actorID := ""
 		if e.ActorID != nil {
@@ -280,41 +266,14 @@ func (p *Portal) auditExport(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		return w.Write(csvCells(strconv.FormatInt(e.Seq, 10), e.OccurredAt.In(domain.DanishTime).Format("2006-01-02T15:04:05.000000Z07:00"),
+		return w.Write(strconv.FormatInt(e.Seq, 10), e.OccurredAt.In(domain.DanishTime).Format("2006-01-02T15:04:05.000000Z07:00"),
 			actorID, e.ActorLabel, e.Action, textOr(lang, "audit.action."+e.Action, ""), e.TargetType, e.TargetID,
-			string(details), e.RequestID, hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash)))
+			string(details), e.RequestID, hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash))
 	})
 	if err == nil {
-		w.Flush()
-		if err = w.Error(); err == nil {
-			err = buf.Flush()
-		}
+		err = w.Close()
 	}
 	if err != nil {
-		if !c.Writer.Written() {
-			h.Del("Content-Disposition")
-			p.internalError(c, err)
-			return
-		}
-		// The file has begun: cut the connection, so the client sees a
-		// failed download rather than a file that looks whole.
-		level := slog.LevelError
-		if c.Request.Context().Err() != nil {
-			level = slog.LevelWarn // the client went away
-		}
-		p.log.LogAttrs(c.Request.Context(), level, "audit export cut short", slog.String("request_id", server.RequestID(c)),
-			slog.String("error", err.Error()))
-		panic(http.ErrAbortHandler)
+		p.exportFailed(c, "audit export", err)
 	}
-}
-
-// csvCells neutralises cells a spreadsheet would read as a formula (those
-// starting with =, +, -, @, a tab or a carriage return) by prefixing a '.
-func csvCells(cells ...string) []string {
-	for i, s := range cells {
-		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-			cells[i] = "'" + s
-		}
-	}
-	return cells
 }

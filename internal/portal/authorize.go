@@ -47,8 +47,20 @@ func (p *Portal) subject(c *gin.Context, act actor) (authz.Subject, error) {
 	return s, nil
 }
 
+// decisionsKey holds the request's decisions: the menu and the page often
+// ask the same question (may this identity read assignments?), and each
+// evaluation costs as much as a query.
+const decisionsKey = "portal.decisions"
+
+type decisionKey struct {
+	subject string
+	action  string
+	res     authz.Resource
+}
+
 // decide asks the admin policy whether act may do action on res. Handlers
-// never decide roles themselves.
+// never decide roles themselves. A question without context facts is asked
+// once per request.
 func (p *Portal) decide(c *gin.Context, act actor, action string, res authz.Resource, ctxFacts authz.Context) (authz.Decision, error) {
 	sub, err := p.subject(c, act)
 	if err != nil {
@@ -57,7 +69,28 @@ func (p *Portal) decide(c *gin.Context, act actor, action string, res authz.Reso
 	if res.OrgID == "" {
 		res.OrgID = act.Org.ID.String()
 	}
-	return p.Authz.Decide(c.Request.Context(), authz.Input{Subject: sub, Action: action, Resource: res, Context: ctxFacts})
+	// Facts given by pointer or by the moment are not part of the key: such
+	// questions are asked afresh.
+	memo := ctxFacts == (authz.Context{}) && res.IsActiveOrgAdmin == nil
+	key := decisionKey{subject: sub.UserID, action: action, res: res}
+	var decisions map[decisionKey]authz.Decision
+	if memo {
+		if m, ok := c.Get(decisionsKey); ok {
+			decisions, _ = m.(map[decisionKey]authz.Decision)
+		}
+		if d, ok := decisions[key]; ok {
+			return d, nil
+		}
+	}
+	d, err := p.Authz.Decide(c.Request.Context(), authz.Input{Subject: sub, Action: action, Resource: res, Context: ctxFacts})
+	if err == nil && memo {
+		if decisions == nil {
+			decisions = map[decisionKey]authz.Decision{}
+			c.Set(decisionsKey, decisions)
+		}
+		decisions[key] = d
+	}
+	return d, err
 }
 
 // may reports whether the policy allows action, for showing or hiding a
@@ -93,12 +126,7 @@ func (p *Portal) authorize(c *gin.Context, act actor, action string, res authz.R
 func reasonsText(lang string, d authz.Decision) string {
 	var parts []string
 	for _, r := range d.Reasons {
-		key := "reason." + r.Code
-		if s := web.T(lang, key); s != key {
-			parts = append(parts, s)
-		} else {
-			parts = append(parts, r.Message)
-		}
+		parts = append(parts, textOr(lang, "reason."+r.Code, r.Message))
 	}
 	return strings.Join(parts, " ")
 }

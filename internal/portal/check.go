@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
@@ -47,14 +46,18 @@ func (p *Portal) rightsCheck(c *gin.Context) {
 		return
 	}
 
-	q, errs := p.checkQuestion(c, act, form)
+	q, errs, err := p.checkQuestion(c, act, form)
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
 	if len(errs) == 0 {
 		d, err := p.Runtime.Decide(c.Request.Context(), q)
 		switch {
 		case err == nil:
 			v.Result = &pages.CheckResult{Allow: d.Allow}
 			for _, r := range d.Reasons {
-				v.Result.Reasons = append(v.Result.Reasons, pages.CheckReason{Code: r.Code, Text: reasonText(lang, r)})
+				v.Result.Reasons = append(v.Result.Reasons, pages.CheckReason{Code: r.Code, Text: textOr(lang, "rights.reason."+r.Code, r.Message)})
 			}
 		case domain.ErrorCode(err) == domain.EINVALID || domain.ErrorCode(err) == domain.ENOTFOUND:
 			errs = fieldErrors(lang, err)
@@ -73,15 +76,18 @@ func (p *Portal) rightsCheck(c *gin.Context) {
 
 // checkQuestion turns the form into a question about a user of the acting
 // organisation; a user of another organisation is simply not found.
-func (p *Portal) checkQuestion(c *gin.Context, act actor, form pages.CheckForm) (rights.Question, []pages.FieldError) {
+func (p *Portal) checkQuestion(c *gin.Context, act actor, form pages.CheckForm) (rights.Question, []pages.FieldError, error) {
 	lang := p.lang(c)
 	var errs []pages.FieldError
 	q := rights.Question{Privilege: form.Privilege, Level: form.Level}
-	user, err := p.findUserByRef(c, act, form.User)
+	users, err := p.Rights.FindUsersByRefs(c.Request.Context(), act.Org.ID, []string{form.User})
 	if err != nil {
-		errs = append(errs, pages.FieldError{Field: "user", Message: web.T(lang, "check.user.unknown")})
+		return q, nil, err
+	}
+	if u, ok := users[form.User]; ok {
+		q.UserID = u.ID
 	} else {
-		q.UserID = user.ID
+		errs = append(errs, pages.FieldError{Field: "user", Message: web.T(lang, "check.user.unknown")})
 	}
 	if form.Privilege == "" {
 		errs = append(errs, pages.FieldError{Field: "privilege", Message: web.T(lang, "check.privilege.required")})
@@ -102,34 +108,5 @@ func (p *Portal) checkQuestion(c *gin.Context, act actor, form pages.CheckForm) 
 		}
 		q.Constraints[strings.TrimSpace(typ)] = strings.TrimSpace(value)
 	}
-	return q, errs
-}
-
-// findUserByRef finds a user of the acting organisation by UUID or email.
-func (p *Portal) findUserByRef(c *gin.Context, act actor, ref string) (*domain.User, error) {
-	if id, err := uuid.Parse(ref); err == nil {
-		return p.Users.FindUserByID(c.Request.Context(), act.Org.ID, id)
-	}
-	if ref == "" || !strings.Contains(ref, "@") {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no user %q", ref)
-	}
-	users, _, err := p.Users.FindUsers(c.Request.Context(), domain.UserFilter{OrgID: act.Org.ID, Query: ref, Limit: 5})
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range users {
-		if strings.EqualFold(u.Email, ref) {
-			return u, nil
-		}
-	}
-	return nil, domain.Errorf(domain.ENOTFOUND, "no user %q", ref)
-}
-
-// reasonText is a reason in the reader's language: its code's translation
-// when there is one, else the policy's own (English) message.
-func reasonText(lang string, r rights.Reason) string {
-	if t := web.T(lang, "rights.reason."+r.Code); t != "rights.reason."+r.Code {
-		return t
-	}
-	return r.Message
+	return q, errs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,7 +87,7 @@ func TestRightsCheckExplainsTheAnswer(t *testing.T) {
 		{"no value for the constraint", lars.ID.String(), "substantial", "", "deny", "constraint.missing"},
 	} {
 		status, answer, reasons := ask(tc.user, tc.level, tc.constraints)
-		if status != http.StatusOK || answer != tc.answer || !contains(reasons, tc.reason) {
+		if status != http.StatusOK || answer != tc.answer || !slices.Contains(reasons, tc.reason) {
 			t.Errorf("%s: got %d %q %v, want 200 %q with reason %s", tc.name, status, answer, reasons, tc.answer, tc.reason)
 		}
 	}
@@ -108,15 +109,6 @@ func TestRightsCheckExplainsTheAnswer(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("an employee asking: got %d, want 403", resp.StatusCode)
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // The rights page offers each IT system's privilege document, which parses

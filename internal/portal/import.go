@@ -1,11 +1,8 @@
 package portal
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -18,7 +15,6 @@ import (
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
-	"github.com/erhverv/erhverv/internal/server"
 	"github.com/erhverv/erhverv/internal/userimport"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/pages"
@@ -193,13 +189,6 @@ func (p *Portal) importTemplate(c *gin.Context) {
 	if err := userimport.WriteTemplate(c.Writer, lang); err != nil {
 		_ = c.Error(err)
 	}
-}
-
-func csvHeaders(c *gin.Context, filename string) {
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-	h.Set("Cache-Control", "no-store")
 }
 
 // loadImport finds the import in the URL, the acting identity's own; any
@@ -395,9 +384,7 @@ func (p *Portal) usersExport(c *gin.Context) {
 	name := map[bool]string{true: "users-", false: "brugere-"}[lang == web.LangEnglish] + act.Org.CVR + "-" +
 		p.now().In(importZone).Format(time.DateOnly) + ".csv"
 	csvHeaders(c, name)
-	// Nothing reaches the client before the first 4 KiB, so a query that
-	// fails at once still gets a proper error page.
-	buf := bufio.NewWriterSize(c.Writer, 4096)
+	buf := exportBuffer(c)
 	w, err := userimport.NewWriter(buf, lang)
 	n := 0
 	if err == nil {
@@ -408,33 +395,11 @@ func (p *Portal) usersExport(c *gin.Context) {
 			err = buf.Flush()
 		}
 	}
-	actor := p.actorOf(c, act)
-	orgID := act.Org.ID
-	details := map[string]any{"users": n, "complete": err == nil}
-	if actor.Address != "" {
-		details["address"] = actor.Address
-	}
 	// Who took personal data out is recorded even when the download broke.
-	if aerr := p.Audit.AppendAudit(context.WithoutCancel(c.Request.Context()), &domain.AuditEvent{OrgID: &orgID, ActorID: &actor.UserID, ActorLabel: actor.Label,
-		Action: "users.exported", TargetType: "organisation", TargetID: orgID.String(), RequestID: actor.RequestID,
-		Details: mustJSON(details)}); aerr != nil && err == nil {
+	if aerr := p.auditExported(c, act, "users.exported", map[string]any{"users": n, "complete": err == nil}); aerr != nil && err == nil {
 		err = aerr
 	}
-	if err == nil {
-		return
+	if err != nil {
+		p.exportFailed(c, "user export", err)
 	}
-	if !c.Writer.Written() {
-		c.Writer.Header().Del("Content-Disposition")
-		p.internalError(c, err)
-		return
-	}
-	// The file has begun: cut the connection, so the client sees a failed
-	// download rather than a file that looks whole.
-	level := slog.LevelError
-	if c.Request.Context().Err() != nil {
-		level = slog.LevelWarn // the client went away
-	}
-	p.log.LogAttrs(c.Request.Context(), level, "user export cut short", slog.String("request_id", server.RequestID(c)),
-		slog.String("error", err.Error()))
-	panic(http.ErrAbortHandler)
 }

@@ -140,7 +140,7 @@ func decisionFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: decision is %v, not an object", errMalformed, ast.ValueName(t.Value))
 	}
-	allow, ok := valueOf[ast.Boolean](obj, keyAllow)
+	allow, ok := authz.ObjectValue[ast.Boolean](obj, keyAllow)
 	if !ok {
 		return nil, fmt.Errorf("%w: allow is not a boolean", errMalformed)
 	}
@@ -159,8 +159,8 @@ func verdictsFromTerm(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: effective is %v, not an object", errMalformed, ast.ValueName(t.Value))
 	}
-	in, okIn := valueOf[ast.Object](obj, keyInEffect)
-	out, okOut := valueOf[ast.Object](obj, keyNotInEffect)
+	in, okIn := authz.ObjectValue[ast.Object](obj, keyInEffect)
+	out, okOut := authz.ObjectValue[ast.Object](obj, keyNotInEffect)
 	if !okIn || !okOut {
 		return nil, fmt.Errorf("%w: effective lacks in_effect or not_in_effect", errMalformed)
 	}
@@ -226,7 +226,7 @@ var (
 )
 
 func reasonsOf(obj ast.Object) ([]Reason, error) {
-	arr, ok := valueOf[*ast.Array](obj, keyReasons)
+	arr, ok := authz.ObjectValue[*ast.Array](obj, keyReasons)
 	if !ok {
 		return nil, fmt.Errorf("%w: reasons is not an array", errMalformed)
 	}
@@ -250,24 +250,14 @@ func reasonList(arr *ast.Array) ([]Reason, error) {
 }
 
 func reasonOf(r ast.Object) (Reason, error) {
-	code, okCode := valueOf[ast.String](r, keyCode)
-	message, okMessage := valueOf[ast.String](r, keyMessage)
+	code, okCode := authz.ObjectValue[ast.String](r, keyCode)
+	message, okMessage := authz.ObjectValue[ast.String](r, keyMessage)
 	if !okCode || !okMessage || code == "" {
 		return Reason{}, fmt.Errorf("%w: a reason lacks a code or a message", errMalformed)
 	}
 	reason := Reason{Code: string(code), Message: string(message)}
-	if g, ok := valueOf[ast.String](r, keyGrant); ok {
+	if g, ok := authz.ObjectValue[ast.String](r, keyGrant); ok {
 		reason.Grant = string(g)
 	}
 	return reason, nil
-}
-
-func valueOf[V ast.Value](obj ast.Object, key *ast.Term) (V, bool) {
-	var zero V
-	t := obj.Get(key)
-	if t == nil {
-		return zero, false
-	}
-	v, ok := t.Value.(V)
-	return v, ok
 }

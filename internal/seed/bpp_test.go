@@ -43,12 +43,12 @@ func TestDemoPrivilegeProfilesParseBack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", person, err)
 		}
-		want := map[string]map[string]bool{} // system → triples in effect
+		want := map[uuid.UUID]map[string]bool{} // system → triples in effect
 		for _, e := range effective {
 			if !e.InEffect {
 				continue
 			}
-			sys := e.Grant.Privilege.ITSystemID.String()
+			sys := e.Grant.Privilege.ITSystemID
 			if want[sys] == nil {
 				want[sys] = map[string]bool{}
 			}
@@ -62,7 +62,7 @@ func TestDemoPrivilegeProfilesParseBack(t *testing.T) {
 			t.Errorf("%s holds no privilege in the demo data; the test would prove nothing", person)
 		}
 		for sys, triples := range want {
-			doc := rights.Profile(effective, uuidOf(t, sys))
+			doc := rights.Profile(effective, sys)
 			xml, err := bpp.Marshal(doc)
 			if err != nil {
 				t.Fatalf("%s, system %s: marshal: %v", person, sys, err)
@@ -99,13 +99,4 @@ func triple(scope string, constraints map[string]string, privilege string) strin
 		b.WriteString(k + "=" + constraints[k] + " ")
 	}
 	return b.String() + privilege
-}
-
-func uuidOf(t *testing.T, s string) uuid.UUID {
-	t.Helper()
-	u, err := uuid.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
