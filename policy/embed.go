@@ -1,5 +1,6 @@
 // Package policy holds the Rego policies that decide what administrators may do
-// (policy/admin) and which privileges business identities hold (policy/rights),
+// (policy/admin), what API clients may do (policy/api) and which privileges
+// business identities hold (policy/rights),
 // the static catalogue of actions and roles they read as data, and their tests.
 //
 // The layout follows OPA's own conventions, so `opa test policy/` and the
@@ -15,6 +16,7 @@ import "embed"
 // by one because a pattern cannot leave the tests out; TestFSHoldsEveryPolicy
 // fails when a new file is missing from the list.
 //
+//go:embed api/decision.rego
 //go:embed admin/decision.rego admin/duties.rego admin/gates.rego admin/reasons.rego admin/roles.rego
 //go:embed erhverv/catalogue/data.json
 //go:embed rights/checks.rego rights/decision.rego rights/reasons.rego

@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/erhverv/erhverv/internal/postgres"
+)
+
+// keyRing is this replica's view of the token signing keys (stored in
+// PostgreSQL, shared by every replica). Rotation needs no restart: a new key
+// is published ahead of its use (`erhverv keys rotate`), every replica picks
+// it up within refreshEvery, and the old key stays published until the last
+// token it signed has expired.
+type keyRing struct {
+	store *postgres.SigningKeys
+	now   func() time.Time
+
+	mu      sync.RWMutex
+	keys    []postgres.SigningKey
+	signers map[string]jose.Signer
+	jwks    []byte
+}
+
+// refreshEvery is how often a replica reloads the keys.
+const refreshEvery = 30 * time.Second
+
+func newKeyRing(store *postgres.SigningKeys, now func() time.Time) *keyRing {
+	return &keyRing{store: store, now: now, signers: map[string]jose.Signer{}}
+}
+
+// load reads the published keys; the first load also creates a key on a
+// new installation.
+func (k *keyRing) load(ctx context.Context) error {
+	keys, err := k.store.Published(ctx, k.now())
+	if err != nil {
+		return err
+	}
+	signers := make(map[string]jose.Signer, len(keys))
+	set := jose.JSONWebKeySet{}
+	for _, key := range keys {
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.KID}},
+			(&jose.SignerOptions{}).WithType("at+jwt"))
+		if err != nil {
+			return fmt.Errorf("signer for key %s: %w", key.KID, err)
+		}
+		signers[key.KID] = s
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &key.Private.PublicKey, KeyID: key.KID, Algorithm: "ES256", Use: "sig"})
+	}
+	jwks, err := json.Marshal(set)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.keys, k.signers, k.jwks = keys, signers, jwks
+	k.mu.Unlock()
+	return nil
+}
+
+// refresh reloads the keys every refreshEvery until ctx ends.
+func (k *keyRing) refresh(ctx context.Context, onError func(error)) {
+	t := time.NewTicker(refreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.load(ctx); err != nil && ctx.Err() == nil {
+				onError(err)
+			}
+		}
+	}
+}
+
+var errNoSigningKey = errors.New("no signing key is active: run erhverv keys rotate")
+
+// signer returns the key that signs now: the newest one active.
+func (k *keyRing) signer() (jose.Signer, string, error) {
+	now := k.now()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	for i := len(k.keys) - 1; i >= 0; i-- {
+		key := k.keys[i]
+		if !key.ActiveFrom.After(now) && (key.RetireAfter == nil || key.RetireAfter.After(now)) {
+			return k.signers[key.KID], key.KID, nil
+		}
+	}
+	return nil, "", errNoSigningKey
+}
+
+// public returns the verification key of kid, if it is published.
+func (k *keyRing) public(kid string) (*ecdsa.PublicKey, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	for _, key := range k.keys {
+		if key.KID == kid {
+			return &key.Private.PublicKey, true
+		}
+	}
+	return nil, false
+}
+
+// jwksJSON is the published key set.
+func (k *keyRing) jwksJSON() []byte {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.jwks
+}
