@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/erhverv/erhverv/internal/api"
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/config"
 	"github.com/erhverv/erhverv/internal/cvr"
@@ -50,6 +51,7 @@ Usage:
   erhverv migrate up|down|status [--to VERSION]
   erhverv seed demo
   erhverv audit verify [--org CVR]   (recompute the audit hash chains; exits 1 when one is broken)
+  erhverv keys rotate [--publish-ahead DURATION]   (a new API token signing key; the old one retires once its tokens expire)
   erhverv healthcheck      (GET /healthz of the server at ERHVERV_ADDR; for container probes)
   erhverv version
 
@@ -89,6 +91,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.seed(ctx, args[1:])
 	case "audit":
 		err = m.audit(ctx, args[1:])
+	case "keys":
+		err = m.keys(ctx, args[1:])
 	case "healthcheck":
 		err = m.healthcheck(ctx)
 	case "version", "--version", "-v":
@@ -223,6 +227,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	integrators, err := api.New(ctx, api.Options{
+		Logger: log, BaseURL: cfg.BaseURL, DB: db, PolicyDir: cfg.PolicyDir,
+		Clients: postgres.NewAPIClients(db), Keys: postgres.NewSigningKeys(db), Idempotency: postgres.NewIdempotency(db),
+		Admin: popts.Administration, Users: popts.Users, Groups: popts.Groups, Roles: popts.Roles, Rights: popts.Rights,
+		Orgs: popts.Orgs, Audit: popts.Audit, Runtime: popts.Runtime,
+		Feed: postgres.NewChangeFeed(db), Webhooks: postgres.NewWebhooks(db),
+	})
+	if err != nil {
+		return fmt.Errorf("start the integrator API: %w", err)
+	}
+	go integrators.Run(ctx)
 	if cfg.SMTP.Addr != "" {
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{Addr: cfg.SMTP.Addr, Username: cfg.SMTP.Username,
 			Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})
@@ -269,7 +284,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 				return nil
 			},
 		},
-	}, p.Mount)
+	}, integrators.Mount, p.Mount)
 	log.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "version", version,
 		"login", cfg.Broker.Issuer != "", "mail", cfg.SMTP.Addr != "", "cvr_register", cfg.CVRRegisterFile != "")
 	return srv.Serve(ctx, ln, cfg.ShutdownTimeout)

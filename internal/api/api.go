@@ -96,11 +96,12 @@ func New(ctx context.Context, opts Options) (*API, error) {
 	if err := opts.Keys.EnsureKey(ctx); err != nil {
 		return nil, err
 	}
-	a.keys = newKeyRing(opts.Keys, a.now)
+	clock := func() time.Time { return a.now() } // tests move a.now
+	a.keys = newKeyRing(opts.Keys, clock)
 	if err := a.keys.load(ctx); err != nil {
 		return nil, err
 	}
-	a.clients = newClientCache(opts.Clients, a.now)
+	a.clients = newClientCache(opts.Clients, clock)
 	return a, nil
 }
 
