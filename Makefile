@@ -33,6 +33,7 @@ run: build .data/data-key ## bring the platform up with demo data, the MitID sim
 	export ERHVERV_BROKER_ISSUER="http://$(SIM_ADDR)" ERHVERV_BROKER_CLIENT_ID=erhverv ERHVERV_BROKER_CLIENT_SECRET=erhverv-dev-secret; \
 	export ERHVERV_SMTP_ADDR="$(MAIL_SMTP_ADDR)" ERHVERV_SMTP_TLS=none; \
 	export ERHVERV_CVR_REGISTER_FILE="$${ERHVERV_CVR_REGISTER_FILE:-internal/seed/cvr-register.json}"; \
+	export ERHVERV_WEBHOOK_ALLOW_HTTP=true ERHVERV_WEBHOOK_ALLOW_PRIVATE=true; \
 	export MITID_SIM_ADDR="$(SIM_ADDR)" MITID_SIM_ISSUER="http://$(SIM_ADDR)" MITID_SIM_STORE=.data/mitid-sim/identities.json; \
 	export MITID_SIM_REDIRECT_URIS="http://$$ERHVERV_ADDR$(CALLBACK)" MITID_SIM_POST_LOGOUT_REDIRECT_URIS="http://$$ERHVERV_ADDR/"; \
 	export DEVMAIL_SMTP_ADDR="$(MAIL_SMTP_ADDR)" DEVMAIL_HTTP_ADDR="$(MAIL_HTTP_ADDR)"; \

@@ -229,33 +229,37 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	integrators, err := api.New(ctx, api.Options{
 		Logger: log, BaseURL: cfg.BaseURL, DB: db, PolicyDir: cfg.PolicyDir,
-		Clients: postgres.NewAPIClients(db), Keys: postgres.NewSigningKeys(db), Idempotency: postgres.NewIdempotency(db),
+		Clients: popts.APIClients, Keys: postgres.NewSigningKeys(db), Idempotency: postgres.NewIdempotency(db),
 		Admin: popts.Administration, Users: popts.Users, Groups: popts.Groups, Roles: popts.Roles, Rights: popts.Rights,
 		Orgs: popts.Orgs, Audit: popts.Audit, Runtime: popts.Runtime,
-		Feed: postgres.NewChangeFeed(db), Webhooks: postgres.NewWebhooks(db),
+		Feed: postgres.NewChangeFeed(db), Webhooks: popts.Webhooks,
 	})
 	if err != nil {
 		return fmt.Errorf("start the integrator API: %w", err)
 	}
 	go integrators.Run(ctx)
+	var sender mail.Sender
 	if cfg.SMTP.Addr != "" {
-		sender, err := mail.NewSMTPSender(mail.SMTPConfig{Addr: cfg.SMTP.Addr, Username: cfg.SMTP.Username,
+		smtp, err := mail.NewSMTPSender(mail.SMTPConfig{Addr: cfg.SMTP.Addr, Username: cfg.SMTP.Username,
 			Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS})
 		if err != nil {
 			return &config.Error{Var: "ERHVERV_SMTP_ADDR", Problem: err.Error()}
 		}
-		worker, err := jobs.StartWorker(ctx, db.Pool(), protector, sender, log, jobs.WithRequestExpiry(popts.Administration))
-		if err != nil {
-			return fmt.Errorf("start mail worker: %w", err)
-		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-			defer cancel()
-			worker.Stop(stopCtx)
-		}()
+		sender = smtp
 	} else {
 		log.Warn("ERHVERV_SMTP_ADDR is not set: emails wait in the queue for a process that can send them")
 	}
+	worker, err := jobs.StartWorker(ctx, db.Pool(), protector, sender, log,
+		jobs.WithRequestExpiry(popts.Administration),
+		jobs.WithWebhooks(popts.Webhooks, jobs.WebhookConfig{AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks}))
+	if err != nil {
+		return fmt.Errorf("start the background worker: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		worker.Stop(stopCtx)
+	}()
 
 	ln := m.Listener
 	if ln == nil {
@@ -316,6 +320,9 @@ func portalOptions(cfg *config.Config, log *slog.Logger, db *postgres.DB, protec
 	opts.Groups = postgres.NewGroupService(db)
 	opts.Rights = postgres.NewRightsService(db)
 	opts.PoA = postgres.NewPoAService(db, notifier)
+	opts.APIClients = postgres.NewAPIClients(db)
+	opts.Webhooks = postgres.NewWebhooks(db)
+	opts.Webhooks.AllowHTTP = cfg.Webhooks.AllowHTTP
 	for purpose, name := range map[portal.Purpose]string{
 		portal.PurposeAdmin: cfg.Broker.MinLevelAdmin, portal.PurposeConnect: cfg.Broker.MinLevelConnect,
 		portal.PurposeActivate: cfg.Broker.MinLevelActivate,

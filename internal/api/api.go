@@ -152,6 +152,7 @@ func (a *API) Mount(r *gin.Engine) {
 	r.POST(TokenPath, a.token)
 	r.GET(JWKSPath, a.jwks)
 	r.GET(MetadataPath, a.metadata)
+	a.mountReference(r)
 
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", a.openapi)

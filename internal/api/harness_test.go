@@ -167,7 +167,7 @@ func (e *testEnv) org(t testing.TB, cvr, name string) *domain.Organisation {
 func (e *testEnv) user(t testing.TB, org *domain.Organisation, first, last string) *domain.User {
 	t.Helper()
 	u := &domain.User{OrgID: org.ID, FirstName: first, LastName: last,
-		Email: strings.ToLower(first+"."+last) + "." + uuid.NewString()[:8] + "@example.dk",
+		Email:     strings.ToLower(first+"."+last) + "." + uuid.NewString()[:8] + "@example.dk",
 		BirthDate: time.Date(1980, 5, 5, 0, 0, 0, 0, time.UTC), Status: domain.UserActive}
 	if err := e.Users.CreateUser(context.Background(), u); err != nil {
 		t.Fatalf("create user %s %s: %v", first, last, err)

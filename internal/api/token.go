@@ -227,7 +227,7 @@ func (a *API) metadata(c *gin.Context) {
 		"grant_types_supported":                 []string{"client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "ES384", "RS256", "PS256"},
-		"scopes_supported":                                  domain.APIScopes,
-		"service_documentation":                             a.issuer() + "/api/reference",
+		"scopes_supported":      domain.APIScopes,
+		"service_documentation": a.issuer() + "/api/reference",
 	})
 }

@@ -35,6 +35,16 @@ type Config struct {
 	// CVRRegisterFile is the file-backed CVR register (development and
 	// tests); empty means connecting an organisation is unavailable.
 	CVRRegisterFile string
+	Webhooks        Webhooks
+}
+
+// Webhooks loosens the webhook rules for development and tests.
+type Webhooks struct {
+	// AllowHTTP accepts http:// subscriber URLs; otherwise only https://.
+	AllowHTTP bool
+	// AllowPrivateNetworks delivers to loopback and private addresses;
+	// otherwise a webhook cannot reach into the platform's own network.
+	AllowPrivateNetworks bool
 }
 
 // Broker is the MitID broker the platform logs people in through.
@@ -102,6 +112,8 @@ var Vars = []Var{
 	{Name: "ERHVERV_SMTP_FROM", Default: "erhverv <noreply@erhverv.localhost>", Description: "sender address of notifications"},
 	{Name: "ERHVERV_SMTP_TLS", Default: "starttls", Description: "starttls (required STARTTLS), tls (implicit TLS) or none (development only)"},
 	{Name: "ERHVERV_CVR_REGISTER_FILE", Description: "JSON file of the file-backed CVR register (development and tests); unset, connecting an organisation is unavailable"},
+	{Name: "ERHVERV_WEBHOOK_ALLOW_HTTP", Default: "false", Description: "accept http:// webhook URLs (development and tests only)"},
+	{Name: "ERHVERV_WEBHOOK_ALLOW_PRIVATE", Default: "false", Description: "deliver webhooks to loopback and private addresses (development and tests only)"},
 }
 
 // Levels of assurance in increasing order, as configured.
@@ -186,6 +198,15 @@ func Load(getenv func(string) string) (*Config, []error) {
 		TLS:      get("ERHVERV_SMTP_TLS", "starttls"),
 	}
 	c.CVRRegisterFile = get("ERHVERV_CVR_REGISTER_FILE", "")
+	for name, into := range map[string]*bool{
+		"ERHVERV_WEBHOOK_ALLOW_HTTP": &c.Webhooks.AllowHTTP, "ERHVERV_WEBHOOK_ALLOW_PRIVATE": &c.Webhooks.AllowPrivateNetworks,
+	} {
+		b, err := strconv.ParseBool(get(name, "false"))
+		if err != nil {
+			errs = append(errs, &Error{name, "must be true or false"})
+		}
+		*into = b
+	}
 	return c, errs
 }
 

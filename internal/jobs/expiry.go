@@ -30,12 +30,15 @@ type RequestExpirer interface {
 	ExpireRequests(ctx context.Context, lang string) (int, error)
 }
 
-// Option adds work to a Worker beyond sending mail.
+// Option adds work to a Worker beyond sending mail: request expiry
+// (WithRequestExpiry) and webhook delivery (WithWebhooks).
 type Option func(*workerOptions)
 
 type workerOptions struct {
-	expirer  RequestExpirer
-	interval time.Duration
+	expirer    RequestExpirer
+	interval   time.Duration
+	webhooks   DeliveryStore
+	webhookCfg WebhookConfig
 }
 
 // WithRequestExpiry makes the worker expire open rights requests every

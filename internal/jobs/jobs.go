@@ -1,12 +1,14 @@
-// Package jobs runs erhverv's background work on PostgreSQL with River:
-// email, and periodic upkeep such as expiring rights requests left open
-// too long (expiry.go). For email, a service enqueues a notification in the
-// same transaction as the change it announces (a transactional outbox, so
-// the mail goes out if and only if the change commits), and a worker in
-// every `erhverv serve` renders and sends it, retrying with backoff while
-// the mail server is away. Links that grant something are sealed with the
-// data key while they wait in the queue, and nothing here logs a
-// recipient's address or a link.
+// Package jobs runs erhverv's background work on PostgreSQL: email and
+// periodic upkeep such as expiring rights requests left open too long
+// (expiry.go) with River, and webhook delivery (webhooks.go) with a
+// dispatcher of its own that claims the deliveries the database enqueued
+// with each change, so the delivery log is the queue. For email, a service
+// enqueues a notification in the same transaction as the change it
+// announces (a transactional outbox, so the mail goes out if and only if
+// the change commits), and a worker in every `erhverv serve` renders and
+// sends it, retrying with backoff while the mail server is away. Links that
+// grant something are sealed with the data key while they wait in the
+// queue, and nothing here logs a recipient's address or a link.
 package jobs
 
 import (

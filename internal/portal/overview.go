@@ -77,6 +77,8 @@ func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.
 		{"nav.systems", "/portal/systems", authz.ActionITSystemManage},
 		{"nav.organisation", OrganisationPath, authz.ActionOrgRead},
 		{"nav.audit", AuditPath, authz.ActionAuditRead},
+		{"nav.api_clients", APIClientsPath, authz.ActionAPIClientManage},
+		{"nav.webhooks", WebhooksPath, authz.ActionAPIClientManage},
 	} {
 		if _, ok := p.listReach(c, act, item.action, strings.SplitN(item.action, ".", 2)[0]); ok {
 			nav = append(nav, layout.NavItem{Label: web.T(lang, item.key), Href: item.href, Current: current == item.href})

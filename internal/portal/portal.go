@@ -61,6 +61,10 @@ type Options struct {
 	Audit    *postgres.AuditLog
 	Authz    *authz.Engine
 	Register cvr.Register // nil: connecting an organisation is unavailable
+	// APIClients registers the organisation's API clients; nil hides the pages.
+	APIClients *postgres.APIClients
+	// Webhooks are the organisation's webhook subscriptions; nil hides the pages.
+	Webhooks *postgres.Webhooks
 }
 
 // Portal mounts the portal's routes.
@@ -105,6 +109,10 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountGroups(g)
 		p.mountRights(g)
 		p.mountCheck(g)
+		p.mountAPIClients(g)
+		if p.Webhooks != nil {
+			p.MountWebhooks(g, p.Webhooks)
+		}
 	} else {
 		g.GET(web.LoginPath, p.loginUnavailable)
 	}

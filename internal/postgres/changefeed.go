@@ -1,10 +1,10 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -74,6 +74,9 @@ func (f *ChangeFeed) Read(ctx context.Context, orgID uuid.UUID, after int64, lim
 	case limit > MaxFeedLimit:
 		limit = MaxFeedLimit
 	}
+	if after > math.MaxInt64-feedScanWindow {
+		return nil, after, nil // no chain gets this long; and after + window must not overflow
+	}
 	rows, err := f.db.pool.Query(ctx, feedQuery, audit.ChainKey(&orgID), after, limit, feedScanWindow)
 	if err != nil {
 		return nil, after, pgError("read change feed", err)
@@ -127,7 +130,7 @@ func (r *feedRow) toDomain(orgID uuid.UUID) (domain.ChangeEvent, error) {
 // feedData is an event's audit details as they may leave the platform.
 // Numbers stay exactly as stored (json.Number).
 func feedData(details string) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader([]byte(details)))
+	dec := json.NewDecoder(strings.NewReader(details))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {

@@ -11,10 +11,6 @@ import (
 	"github.com/erhverv/erhverv/internal/domain"
 )
 
-// WebhookChannel is the NOTIFY channel migration 00013's trigger signals
-// when a committed change has deliveries waiting; dispatchers LISTEN on it.
-const WebhookChannel = "erhverv_webhooks"
-
 // claimQuery takes up to $1 due deliveries no one else holds and pushes
 // their next_attempt_at forward by the lease ($2 seconds), all in one
 // statement: SKIP LOCKED lets dispatchers of several replicas claim side
