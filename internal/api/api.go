@@ -25,6 +25,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/erhverv/erhverv/internal/api/scim"
 	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
@@ -163,14 +164,40 @@ func (a *API) Mount(r *gin.Engine) {
 	a.mountRights(authed)
 	a.mountAudit(authed)
 	a.mountEvents(authed)
+
+	// SCIM 2.0: the same bearer tokens, the scim scope, errors in SCIM's shape.
+	scim.Mount(r.Group("/scim/v2", a.authenticate, a.authorizeSCIM), scim.Options{
+		Directory: scim.NewDirectory(a.opts.Admin, a.opts.Users, postgres.NewSCIM(a.opts.DB, a.opts.Admin)),
+		BaseURL:   a.issuer() + "/scim/v2",
+		Logger:    a.log,
+		Principal: func(c *gin.Context) (uuid.UUID, postgres.Actor, bool) {
+			cl := ClientOf(c)
+			if cl == nil {
+				return uuid.Nil, postgres.Actor{}, false
+			}
+			return cl.OrgID, a.actor(c), true
+		},
+	})
 	// Runs before the engine's 404 and 405 handlers (gin adds global
 	// middleware to them), so an unknown API path gets a problem document
 	// rather than the portal's HTML page.
 	r.Use(a.unknownPath)
 }
 
+// authorizeSCIM asks the policy for scim.read (GET) or scim.write (any
+// change) in the client's organisation; SCIM's handlers keep to it.
+func (a *API) authorizeSCIM(c *gin.Context) {
+	action := "scim.write"
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		action = "scim.read"
+	}
+	if a.authorize(c, action, Resource{OrgID: ClientOf(c).OrgID}) {
+		c.Next()
+	}
+}
+
 func (a *API) unknownPath(c *gin.Context) {
-	if c.FullPath() != "" || !strings.HasPrefix(c.Request.URL.Path, "/api/") {
+	if c.FullPath() != "" || !(strings.HasPrefix(c.Request.URL.Path, "/api/") || strings.HasPrefix(c.Request.URL.Path, "/scim/")) {
 		c.Next()
 		return
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/erhverv/erhverv/internal/api/scim"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/server"
 )
@@ -68,6 +69,12 @@ var statusOf = map[string]int{
 
 // problemf answers with a problem of the given status and code.
 func (a *API) problemf(c *gin.Context, status int, code, detail string, fields ...FieldError) {
+	if strings.HasPrefix(c.Request.URL.Path, "/scim/") {
+		// Directories read SCIM's error shape (RFC 7644 §3.12).
+		scim.WriteError(c, status, detail)
+		c.Abort()
+		return
+	}
 	title := problemTitles[code]
 	if title == "" {
 		title = http.StatusText(status)

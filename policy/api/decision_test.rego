@@ -22,6 +22,7 @@ test_scope_allows_own_organisation if {
 		{"scopes": ["audit:read"], "action": "audit.read"},
 		{"scopes": ["events:read"], "action": "events.read"},
 		{"scopes": ["scim"], "action": "user.delete"},
+		{"scopes": ["scim"], "action": "scim.write"},
 	]
 	every case in cases {
 		d := api.decision with input as {"client": _client(case.scopes), "action": case.action, "resource": {"org_id": _org_a}}
@@ -92,6 +93,12 @@ test_unknown_action_and_client_without_organisation if {
 
 test_unknown_scope_grants_nothing if {
 	d := api.decision with input as {"client": _client(["admin"]), "action": "user.read", "resource": {"org_id": _org_a}}
+	not d.allow
+	_codes(d) == ["missing_scope"]
+}
+
+test_scim_endpoints_need_the_scim_scope if {
+	d := api.decision with input as {"client": _client(["users:write"]), "action": "scim.write", "resource": {"org_id": _org_a}}
 	not d.allow
 	_codes(d) == ["missing_scope"]
 }
