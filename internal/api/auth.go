@@ -40,7 +40,7 @@ func ClientOf(c *gin.Context) *Client {
 // actor is the audit log's "who" for a change an API client makes.
 func (a *API) actor(c *gin.Context) postgres.Actor {
 	cl := ClientOf(c)
-	return postgres.Actor{UserID: cl.ID, Label: "API client " + cl.Name, RequestID: server.RequestID(c), Address: c.ClientIP()}
+	return postgres.Actor{UserID: cl.ID, Label: "API client " + cl.Name, RequestID: server.RequestID(c), Address: c.ClientIP(), Client: true}
 }
 
 // authorize asks the API policy whether the request's client may do action

@@ -68,7 +68,7 @@ var (
 	rightsPolicy     *rights.Policy
 	rightsPolicyErr  error
 	docOnce          sync.Once
-	docModel         libopenapi.Document
+	docJSON          []byte
 	docErr           error
 )
 
@@ -108,20 +108,20 @@ func newTestEnv(t testing.TB) *testEnv {
 	return env
 }
 
-// documentValidator builds a validator of the merged OpenAPI document; the
-// document is parsed once per test binary.
+// documentValidator builds a validator of the merged OpenAPI document. Each
+// test gets its own parse of it: the validator caches into the document's
+// model, which is not safe to share between parallel tests.
 func documentValidator(t testing.TB) validator.Validator {
 	t.Helper()
-	docOnce.Do(func() {
-		var b []byte
-		if b, docErr = DocumentJSON(); docErr == nil {
-			docModel, docErr = libopenapi.NewDocument(b)
-		}
-	})
+	docOnce.Do(func() { docJSON, docErr = DocumentJSON() })
 	if docErr != nil {
 		t.Fatalf("openapi document: %v", docErr)
 	}
-	v, errs := validator.NewValidator(docModel)
+	doc, err := libopenapi.NewDocument(docJSON)
+	if err != nil {
+		t.Fatalf("openapi document: %v", err)
+	}
+	v, errs := validator.NewValidator(doc)
 	if len(errs) > 0 {
 		t.Fatalf("openapi validator: %v", errs)
 	}

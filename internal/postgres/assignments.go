@@ -211,7 +211,7 @@ const UserFieldPrefix = "user:"
 // refused too. Nothing is stored unless everything is right.
 func (s *RightsService) CreateAssignments(ctx context.Context, actor Actor, n NewAssignments) ([]*domain.Assignment, error) {
 	users := distinctUsers(n.UserIDs)
-	granter := actor.UserID
+	granter := actor.userRef()
 	var out []*domain.Assignment
 	err := s.db.tx(ctx, func(tx *gorm.DB) error {
 		uri, err := s.assignmentProblemsTx(tx, n, users)
@@ -220,10 +220,10 @@ func (s *RightsService) CreateAssignments(ctx context.Context, actor Actor, n Ne
 		}
 		holders := make([]*domain.Assignment, 0, max(len(users), 1))
 		if n.GroupID != nil {
-			holders = append(holders, n.template(&granter))
+			holders = append(holders, n.template(granter))
 		}
 		for i := range users {
-			a := n.template(&granter)
+			a := n.template(granter)
 			a.GroupID, a.UserID = nil, &users[i]
 			holders = append(holders, a)
 		}

@@ -122,7 +122,7 @@ func (a *Administration) AddGroupMember(ctx context.Context, actor Actor, orgID,
 		if err := tx.Take(&g, "org_id = ? AND id = ?", orgID, groupID).Error; err != nil {
 			return notFoundOr(err, errGroupNotFound, "find group")
 		}
-		m := &groupMemberRow{OrgID: orgID, GroupID: groupID, UserID: member.ID, MemberOrgID: member.OrgID, AddedBy: &actor.UserID}
+		m := &groupMemberRow{OrgID: orgID, GroupID: groupID, UserID: member.ID, MemberOrgID: member.OrgID, AddedBy: actor.userRef()}
 		if err := tx.Create(m).Error; err != nil {
 			if domain.ErrorCode(pgError("", err)) == domain.ECONFLICT {
 				return &domain.Error{Code: domain.ECONFLICT, Field: "email", Key: "group.member_exists", Message: "The user is already a member."}

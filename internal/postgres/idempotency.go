@@ -3,6 +3,8 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,17 +85,44 @@ func (s *Idempotency) Begin(ctx context.Context, clientID uuid.UUID, key, method
 		case row.Status == nil:
 			return ErrIdempotencyInUse
 		}
-		stored = &StoredResponse{Status: *row.Status, ContentType: row.ContentType, Location: row.Location, ETag: row.ETag, Body: row.Body}
+		body, err := s.open(row.Body)
+		if err != nil {
+			return err
+		}
+		stored = &StoredResponse{Status: *row.Status, ContentType: row.ContentType, Location: row.Location, ETag: row.ETag, Body: body}
 		return nil
 	})
 	return stored, err
 }
 
-// Finish stores the answer to replay for retries.
+// Finish stores the answer to replay for retries. The body is sealed with
+// the data key: an answer may carry a one-time activation code.
 func (s *Idempotency) Finish(ctx context.Context, clientID uuid.UUID, key string, r StoredResponse) error {
-	err := s.db.gorm.WithContext(ctx).Exec(`UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, etag = ?, body = ?
-		WHERE client_id = ? AND key = ?`, r.Status, r.ContentType, r.Location, r.ETag, r.Body, clientID, key).Error
+	body, err := s.seal(r.Body)
+	if err != nil {
+		return err
+	}
+	err = s.db.gorm.WithContext(ctx).Exec(`UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, etag = ?, body = ?
+		WHERE client_id = ? AND key = ?`, r.Status, r.ContentType, r.Location, r.ETag, body, clientID, key).Error
 	return pgError("store idempotent answer", err)
+}
+
+func (s *Idempotency) seal(body []byte) ([]byte, error) {
+	if s.db.pii == nil {
+		return nil, errors.New("idempotency: no data key to seal answers with")
+	}
+	return s.db.pii.Seal(string(body))
+}
+
+func (s *Idempotency) open(sealed []byte) ([]byte, error) {
+	if s.db.pii == nil {
+		return nil, errors.New("idempotency: no data key to open answers with")
+	}
+	plain, err := s.db.pii.Open(sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open idempotent answer: %w", err)
+	}
+	return []byte(plain), nil
 }
 
 // Abandon frees the key after a failure the client may retry (a 5xx).

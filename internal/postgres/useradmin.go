@@ -22,6 +22,20 @@ type Actor struct {
 	Label     string // the person's name as shown in the audit log
 	RequestID string
 	Address   string // the client's IP address
+	// Client is set when the actor is an API client (UserID is then the
+	// client's id): it is named in audit events but is no business
+	// identity, so it is never stored where a user is referenced.
+	Client bool
+}
+
+// userRef is the actor's business identity for columns that reference a
+// user (granted_by, added_by): nil for an API client.
+func (a Actor) userRef() *uuid.UUID {
+	if a.Client || a.UserID == uuid.Nil {
+		return nil
+	}
+	id := a.UserID
+	return &id
 }
 
 func (a Actor) event(orgID uuid.UUID, action, targetType, targetID string, d map[string]any) *domain.AuditEvent {
@@ -146,8 +160,7 @@ func (a *Administration) AssignRole(ctx context.Context, actor Actor, r *domain.
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	granter := actor.UserID
-	r.GrantedBy = &granter
+	r.GrantedBy = actor.userRef()
 	return a.db.tx(ctx, func(tx *gorm.DB) error {
 		var u userRow
 		if err := tx.Take(&u, "org_id = ? AND id = ? AND status <> ?", r.OrgID, r.UserID, domain.UserDeleted).Error; err != nil {
