@@ -237,7 +237,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("start the integrator API: %w", err)
 	}
-	go integrators.Run(ctx)
+	apiCtx, stopAPI := context.WithCancel(ctx)
+	defer stopAPI()
+	go integrators.Run(apiCtx)
 	var sender mail.Sender
 	if cfg.SMTP.Addr != "" {
 		smtp, err := mail.NewSMTPSender(mail.SMTPConfig{Addr: cfg.SMTP.Addr, Username: cfg.SMTP.Username,
@@ -249,17 +251,23 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	} else {
 		log.Warn("ERHVERV_SMTP_ADDR is not set: emails wait in the queue for a process that can send them")
 	}
-	worker, err := jobs.StartWorker(ctx, db.Pool(), protector, sender, log,
-		jobs.WithRequestExpiry(popts.Administration),
-		jobs.WithWebhooks(popts.Webhooks, jobs.WebhookConfig{AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks}))
-	if err != nil {
-		return fmt.Errorf("start the background worker: %w", err)
+	// The worker's queue is in the schema: with a schema behind the binary it
+	// stays off, and /readyz says why.
+	if cur, err := postgres.SchemaVersion(ctx, db.SQL()); err != nil || cur != migrator.Latest() {
+		log.Warn("the database schema is not current: the background worker (mail, webhooks, expiry) is not started; run erhverv migrate up")
+	} else {
+		worker, err := jobs.StartWorker(ctx, db.Pool(), protector, sender, log,
+			jobs.WithRequestExpiry(popts.Administration),
+			jobs.WithWebhooks(popts.Webhooks, jobs.WebhookConfig{AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks}))
+		if err != nil {
+			return fmt.Errorf("start the background worker: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			worker.Stop(stopCtx)
+		}()
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		worker.Stop(stopCtx)
-	}()
 
 	ln := m.Listener
 	if ln == nil {
@@ -277,6 +285,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		FormActionOrigins: formOrigins,
 		Ready: map[string]server.ReadyCheck{
 			"database": db.Ping,
+			"api_keys": integrators.Ready,
 			"schema": func(ctx context.Context) error {
 				cur, err := postgres.SchemaVersion(ctx, db.SQL())
 				if err != nil {

@@ -94,17 +94,20 @@ func New(ctx context.Context, opts Options) (*API, error) {
 	if a.doc, err = DocumentJSON(); err != nil {
 		return nil, err
 	}
-	if err := opts.Keys.EnsureKey(ctx); err != nil {
-		return nil, err
-	}
 	clock := func() time.Time { return a.now() } // tests move a.now
 	a.keys = newKeyRing(opts.Keys, clock)
-	if err := a.keys.load(ctx); err != nil {
-		return nil, err
+	// Without keys (a schema not migrated yet, the database away) the server
+	// still starts and says so on /readyz; Run keeps trying.
+	if err := a.keys.init(ctx); err != nil {
+		a.log.Warn("token signing keys unavailable; tokens cannot be issued until they load", "error", err.Error())
 	}
 	a.clients = newClientCache(opts.Clients, clock)
 	return a, nil
 }
+
+// Ready reports whether the API can issue tokens (a signing key is
+// loaded), for /readyz.
+func (a *API) Ready(ctx context.Context) error { return a.keys.ready(ctx) }
 
 // Run keeps the replica's view current until ctx ends: it reloads the
 // signing keys (rotation) and forgets revoked clients as soon as PostgreSQL
@@ -187,9 +190,9 @@ func (a *API) Mount(r *gin.Engine) {
 // authorizeSCIM asks the policy for scim.read (GET) or scim.write (any
 // change) in the client's organisation; SCIM's handlers keep to it.
 func (a *API) authorizeSCIM(c *gin.Context) {
-	action := "scim.write"
+	action := authz.ActionSCIMWrite
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-		action = "scim.read"
+		action = authz.ActionSCIMRead
 	}
 	if a.authorize(c, action, Resource{OrgID: ClientOf(c).OrgID}) {
 		c.Next()

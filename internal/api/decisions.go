@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/rights"
 )
@@ -21,8 +22,8 @@ import (
 // Actions of the API policy (policy/api) that the portal's policy has no
 // constant for.
 const (
-	actionDecisionAsk   = "decision.ask"
-	actionEffectiveRead = "rights.effective.read"
+	actionDecisionAsk   = authz.ActionDecisionAsk
+	actionEffectiveRead = authz.ActionEffectiveRead
 )
 
 // Limits of a question.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/erhverv/erhverv/internal/authz"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/webhook"
@@ -15,8 +16,8 @@ import (
 
 // Actions of the API policy for the change feed and webhooks.
 const (
-	actionEventsRead    = "events.read"
-	actionWebhookManage = "webhook.manage"
+	actionEventsRead    = authz.ActionEventsRead
+	actionWebhookManage = authz.ActionWebhookManage
 )
 
 // mountEvents registers the change feed and webhook endpoints.

@@ -64,20 +64,51 @@ func (k *keyRing) load(ctx context.Context) error {
 	return nil
 }
 
-// refresh reloads the keys every refreshEvery until ctx ends.
+// init creates the first key of a new installation and loads the keys.
+func (k *keyRing) init(ctx context.Context) error {
+	if err := k.store.EnsureKey(ctx); err != nil {
+		return err
+	}
+	return k.load(ctx)
+}
+
+// refresh reloads the keys every refreshEvery until ctx ends; until the
+// first load succeeded it retries every few seconds.
 func (k *keyRing) refresh(ctx context.Context, onError func(error)) {
-	t := time.NewTicker(refreshEvery)
-	defer t.Stop()
 	for {
+		wait := refreshEvery
+		if !k.loaded() {
+			wait = 3 * time.Second
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if err := k.load(ctx); err != nil && ctx.Err() == nil {
-				onError(err)
-			}
+		case <-time.After(wait):
+		}
+		var err error
+		if k.loaded() {
+			err = k.load(ctx)
+		} else {
+			err = k.init(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			onError(err)
 		}
 	}
+}
+
+// loaded reports whether a key can sign now.
+func (k *keyRing) loaded() bool {
+	_, _, err := k.signer()
+	return err == nil
+}
+
+// Ready is the readiness check of the API: a key signs tokens.
+func (k *keyRing) ready(context.Context) error {
+	if !k.loaded() {
+		return errNoSigningKey
+	}
+	return nil
 }
 
 var errNoSigningKey = errors.New("no signing key is active: run erhverv keys rotate")

@@ -42,5 +42,11 @@ const (
 	ActionAuditRead             = "audit.read"
 	ActionAuditExport           = "audit.export"
 	ActionAPIClientManage       = "api_client.manage"
+	ActionDecisionAsk           = "decision.ask"
+	ActionEffectiveRead         = "rights.effective.read"
+	ActionEventsRead            = "events.read"
+	ActionWebhookManage         = "webhook.manage"
+	ActionSCIMRead              = "scim.read"
+	ActionSCIMWrite             = "scim.write"
 	ActionSelfRead              = "self.read"
 )

@@ -15,4 +15,5 @@ var allActions = []string{
 	ActionRightsRequestApprove, ActionRightsRequestReject,
 	ActionPOARead, ActionPOAGrant, ActionPOAAccept, ActionPOAEnd,
 	ActionAuditRead, ActionAuditExport, ActionAPIClientManage, ActionSelfRead,
+	ActionDecisionAsk, ActionEffectiveRead, ActionEventsRead, ActionWebhookManage, ActionSCIMRead, ActionSCIMWrite,
 }
