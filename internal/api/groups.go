@@ -125,20 +125,7 @@ func (a *API) createGroup(c *gin.Context) {
 // ownGroup finds the group the path's :id names in the client's
 // organisation after the action was allowed; anything else is 404.
 func (a *API) ownGroup(c *gin.Context, action string) (*domain.Group, bool) {
-	cl := ClientOf(c)
-	if !a.authorize(c, action, Resource{OrgID: cl.OrgID}) {
-		return nil, false
-	}
-	id, ok := a.ownID(c, "id", "group")
-	if !ok {
-		return nil, false
-	}
-	g, err := a.opts.Groups.FindGroupByID(c.Request.Context(), cl.OrgID, id)
-	if err != nil {
-		a.problem(c, err)
-		return nil, false
-	}
-	return g, true
+	return ownObject(a, c, action, "group", a.opts.Groups.FindGroupByID)
 }
 
 // groupPrecondition checks If-Match against the group's version; false

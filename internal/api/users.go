@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -182,20 +183,28 @@ func (a *API) createUser(c *gin.Context) {
 // after the action was allowed. A malformed id, an unknown one and another
 // organisation's are the same 404.
 func (a *API) ownUser(c *gin.Context, action string) (*domain.User, bool) {
+	return ownObject(a, c, action, "user", a.opts.Users.FindUserByID)
+}
+
+// ownObject asks the policy for action in the client's organisation, then
+// finds the object the path's :id names there with find (which answers
+// ENOTFOUND for another organisation's); false when it has answered.
+func ownObject[T any](a *API, c *gin.Context, action, what string, find func(ctx context.Context, orgID, id uuid.UUID) (T, error)) (T, bool) {
+	var zero T
 	cl := ClientOf(c)
 	if !a.authorize(c, action, Resource{OrgID: cl.OrgID}) {
-		return nil, false
+		return zero, false
 	}
-	id, ok := a.ownID(c, "id", "user")
+	id, ok := a.ownID(c, "id", what)
 	if !ok {
-		return nil, false
+		return zero, false
 	}
-	u, err := a.opts.Users.FindUserByID(c.Request.Context(), cl.OrgID, id)
+	obj, err := find(c.Request.Context(), cl.OrgID, id)
 	if err != nil {
 		a.problem(c, err)
-		return nil, false
+		return zero, false
 	}
-	return u, true
+	return obj, true
 }
 
 func (a *API) getUser(c *gin.Context) {
