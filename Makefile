@@ -67,6 +67,11 @@ policy-check: ## opa fmt, check --strict and test --coverage (90% or more)
 bench: ## run the Go benchmarks (figures in docs/PERFORMANCE.md)
 	go test -run '^$$' -bench . -benchmem ./internal/authz/
 
+.PHONY: load
+load: build ## build bin/erhverv-load, the integrator API load test (its commands: docs/PERFORMANCE.md)
+	CGO_ENABLED=0 go build -o bin/ ./cmd/erhverv-load
+	@echo "see docs/PERFORMANCE.md, 'Integrator API', for the seed and run commands"
+
 .PHONY: generate
 generate: ## regenerate templ components
 	go tool templ generate
