@@ -61,21 +61,48 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		i, ok := f.users[uuid.MustParse(q.UserID)]
-		k, known := f.privileges[q.Privilege]
-		if !ok || !known || q.Level != seed.LoadLevel {
+		d, ok := f.decide(q)
+		if !ok {
 			http.Error(w, "not a planned question", http.StatusBadRequest)
 			return
 		}
-		atUnit := q.Scope != nil && q.Scope.Type == scopePNumber
-		allow := f.plan.Expect(i, k, atUnit)
-		if n := f.decisions.Add(1); f.wrongEvery > 0 && n%f.wrongEvery == 0 {
-			allow = !allow
+		_ = json.NewEncoder(w).Encode(d)
+	case batchPath:
+		var b struct{ Questions []decisionRequest }
+		if r.Header.Get("Authorization") != "Bearer tok" || json.NewDecoder(r.Body).Decode(&b) != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"allow": allow, "reasons": []map[string]string{{"code": "x", "message": "y"}}})
+		var out struct {
+			Decisions []map[string]any `json:"decisions"`
+		}
+		for _, q := range b.Questions {
+			d, ok := f.decide(q)
+			if !ok {
+				http.Error(w, "not a planned question", http.StatusBadRequest)
+				return
+			}
+			out.Decisions = append(out.Decisions, d)
+		}
+		_ = json.NewEncoder(w).Encode(out)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// decide answers q as the plan implies (wrong when wrongEvery says so).
+func (f *fakeAPI) decide(q decisionRequest) (map[string]any, bool) {
+	i, ok := f.users[uuid.MustParse(q.UserID)]
+	k, known := f.privileges[q.Privilege]
+	if !ok || !known || q.Level != seed.LoadLevel {
+		return nil, false
+	}
+	atUnit := q.Scope != nil && q.Scope.Type == scopePNumber
+	allow := f.plan.Expect(i, k, atUnit)
+	if n := f.decisions.Add(1); f.wrongEvery > 0 && n%f.wrongEvery == 0 {
+		allow = !allow
+	}
+	return map[string]any{"allow": allow, "reasons": []map[string]string{{"code": "x", "message": "y"}}}, true
 }
 
 func writeCredentials(t *testing.T, plan seed.LoadPlan) string {
@@ -127,6 +154,27 @@ func TestRunDecisions(t *testing.T) {
 				t.Errorf("report: got\n%s\nwant decisions counted after a token (tokens fetched: %d)", out, api.tokens.Load())
 			}
 		})
+	}
+}
+
+func TestRunBatchFindMax(t *testing.T) {
+	t.Parallel()
+	plan, _ := seed.NewLoadPlan(seed.LoadOptions{Users: 300, Assignments: 1200, Groups: 10})
+	api := newFakeAPI(t, plan)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	code, out, errOut := runMain("run", "--base-url", srv.URL, "--credentials", writeCredentials(t, plan), "--target", "batch",
+		"--batch-size", "10", "--find-max", "--rates", "5,10", "--max-p99", "10s", "--duration", "1s", "--warmup", "100ms",
+		"--sample", "50", "--questions", "200")
+	if code != 0 || !strings.Contains(out, "highest rate that holds: 10/s") {
+		t.Fatalf("exit code %d, want 0 and the highest rate 10/s\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	// The warm-up asks each of the 50 sampled users once, 10 a request, no
+	// faster than the first rate: 5 requests; then 5 and 10 a second for a
+	// second: about 200 questions. A warm-up at --warmup-rate requests a
+	// second would have asked thousands.
+	if got := api.decisions.Load(); got < 100 || got >= 1000 {
+		t.Errorf("questions answered: got %d, want about 200", got)
 	}
 }
 

@@ -45,7 +45,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	fs.Float64Var(&o.rate, "rate", 1000, "requests per second")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long to attack (each step with --find-max)")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "attack this long first, unmeasured, and at least until every sampled user was asked about once (fills the server's caches and connections; 0: no warm-up)")
-	fs.Float64Var(&o.warmupRate, "warmup-rate", 1000, "requests per second during the warm-up")
+	fs.Float64Var(&o.warmupRate, "warmup-rate", 1000, "questions (tokens) per second during the warm-up; at most the rate measured")
 	fs.IntVar(&o.sample, "sample", 4000, "decisions: how many of the seeded users the questions are about")
 	fs.IntVar(&o.questions, "questions", 100_000, "decisions: how many distinct questions to cycle through")
 	fs.IntVar(&o.batchSize, "batch-size", 100, "batch: questions per request")
@@ -63,13 +63,13 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if o.credsFile == "" {
 		return usageError("run: --credentials is required (erhverv-load seed --credentials FILE writes it)")
 	}
-	if o.rate <= 0 || o.duration <= 0 || o.warmupRate <= 0 || o.batchSize < 1 || o.batchSize > 100 {
-		return usageError("run: --rate, --duration and --warmup-rate must be positive, --batch-size 1 to 100")
+	if o.rate < 1 || o.duration <= 0 || o.warmupRate < 1 || o.batchSize < 1 || o.batchSize > 100 {
+		return usageError("run: --rate and --warmup-rate must be 1 or more, --duration positive, --batch-size 1 to 100")
 	}
 	if o.findMax {
 		for _, r := range strings.Split(*rates, ",") {
 			v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
-			if err != nil || v <= 0 {
+			if err != nil || v < 1 {
 				return usageError(fmt.Sprintf("run: --rates: %q is not a rate", r))
 			}
 			o.rates = append(o.rates, v)
@@ -99,29 +99,12 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var tgt *target
-	switch o.target {
-	case "tokens":
-		tgt = tokensTarget(o.base, creds)
-	case "decisions", "batch":
-		plan, err := planOf(creds)
-		if err != nil {
-			return err
-		}
-		ts := newTokenSource(o.base, creds, m.Stderr)
-		tokenCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		if err := ts.start(tokenCtx); err != nil {
-			return err
-		}
-		mx := newMix(plan, o.sample, max(o.questions, o.batchSize))
-		if o.target == "decisions" {
-			tgt = decisionsTarget(o.base, mx, ts)
-		} else {
-			tgt = batchTarget(o.base, mx, ts, o.batchSize)
-		}
-	default:
-		return usageError(fmt.Sprintf("run: unknown --target %q: decisions, batch or tokens", o.target))
+	// The token refresher (decisions, batch) stops when run returns.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tgt, err := m.newTarget(ctx, o, creds)
+	if err != nil {
+		return err
 	}
 
 	// A vegeta Attacker stops for good after one attack; the attacks share
@@ -140,15 +123,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(o.workers), vegeta.MaxBody(64<<10))
 	}
 	if o.warmup > 0 {
-		// Long enough to ask about every sampled user once.
-		rate := math.Min(o.warmupRate, o.rate)
-		d := max(o.warmup, time.Duration(float64(tgt.warmN)/rate*float64(time.Second)))
-		w := attack(ctx, atk(), tgt.warm, tgt.check, tgt.name+" warm-up", rate, d, 0)
-		sum := w.summary()
-		fmt.Fprintf(m.Stdout, "warm-up     %d requests at %.0f/s, %d failed\n\n", sum.requests, w.asked, sum.failed)
-		if p := w.problems["wrong answer"]; p > 0 {
-			fmt.Fprintf(m.Stdout, "            %d wrong answers during the warm-up\n", p)
-		}
+		m.warmUp(ctx, atk(), tgt, o)
 	}
 	if o.findMax {
 		return m.findMax(ctx, atk, tgt, o)
@@ -161,12 +136,56 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	return nil
 }
 
+// newTarget makes the target o names; for decisions and batches it fetches
+// a token and keeps it fresh until ctx ends.
+func (m *Main) newTarget(ctx context.Context, o runOptions, creds credentials) (*target, error) {
+	switch o.target {
+	case "tokens":
+		return tokensTarget(o.base, creds), nil
+	case "decisions", "batch":
+		plan, err := planOf(creds)
+		if err != nil {
+			return nil, err
+		}
+		ts := newTokenSource(o.base, creds, m.Stderr)
+		if err := ts.start(ctx); err != nil {
+			return nil, err
+		}
+		mx := newMix(plan, o.sample, max(o.questions, o.batchSize))
+		if o.target == "decisions" {
+			return decisionsTarget(o.base, mx, ts), nil
+		}
+		return batchTarget(o.base, mx, ts, o.batchSize), nil
+	}
+	return nil, usageError(fmt.Sprintf("run: unknown --target %q: decisions, batch or tokens", o.target))
+}
+
+// warmUp attacks unmeasured for --warmup, and long enough to ask about
+// every sampled user once, never faster than the first rate measured: a
+// warm-up that overloads the server leaves a backlog the measurement would
+// pay for.
+func (m *Main) warmUp(ctx context.Context, atk *vegeta.Attacker, tgt *target, o runOptions) {
+	first := o.rate
+	if o.findMax {
+		first = o.rates[0]
+	}
+	rate := max(1, math.Min(o.warmupRate/float64(tgt.perRequest), first))
+	d := max(o.warmup, time.Duration(float64(tgt.warmN)/rate*float64(time.Second)))
+	w := attack(ctx, atk, tgt.warm, tgt.check, tgt.name+" warm-up", rate, d, 0)
+	sum := w.summary()
+	fmt.Fprintf(m.Stdout, "warm-up     %d requests at %.0f/s, %d failed", sum.requests, w.asked, sum.failed)
+	if wrong := w.problems["wrong answer"]; wrong > 0 {
+		fmt.Fprintf(m.Stdout, " (%d wrong answers)", wrong)
+	}
+	fmt.Fprint(m.Stdout, "\n\n")
+}
+
 // attack runs one attack and gathers its results.
 func attack(ctx context.Context, atk *vegeta.Attacker, tr vegeta.Targeter, check func(*vegeta.Result) verdict,
 	name string, rate float64, d time.Duration, serverPID int) *stats {
 	s := newStats(name, rate)
-	// vegeta's pacer counts hits per Per: a fractional rate is kept exact
-	// by asking per second with a whole number of hits.
+	// vegeta's pacer counts whole hits per period: the rate is rounded to
+	// whole requests a second (the flags refuse rates under 1).
 	pacer := vegeta.Rate{Freq: int(math.Round(rate)), Per: time.Second}
 	genBefore, serverBefore := cpuSelf(), cpuOf(serverPID)
 	done := make(chan struct{})

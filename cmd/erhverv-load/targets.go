@@ -22,9 +22,12 @@ type target struct {
 	// many warm-up requests ask about every sampled user once.
 	attack, warm vegeta.Targeter
 	warmN        int
-	// check judges one result: "" when it is the answer expected, else a
-	// short reason such as "status 429" or "wrong answer".
-	check func(r *vegeta.Result) (v verdict)
+	// perRequest is the questions a request asks (tokens: 1).
+	perRequest int
+	// check judges one result: a verdict without a problem when it is the
+	// answer expected, else with a short reason such as "status 429" or
+	// "wrong answer".
+	check func(r *vegeta.Result) verdict
 }
 
 // verdict is check's judgement of one result.
@@ -56,9 +59,10 @@ func tokensTarget(base string, c credentials) *target {
 		t.Method, t.URL, t.Body, t.Header = http.MethodPost, url, body, header
 	})
 	return &target{
-		name:   "tokens",
-		about:  "POST /oauth2/token, client credentials with HTTP Basic",
-		attack: tr, warm: tr,
+		name:       "tokens",
+		perRequest: 1,
+		about:      "POST /oauth2/token, client credentials with HTTP Basic",
+		attack:     tr, warm: tr,
 		check: func(r *vegeta.Result) verdict {
 			if r.Code != http.StatusOK {
 				return verdict{problem: statusProblem(r)}
@@ -88,7 +92,8 @@ func decisionsTarget(base string, m *mix, ts *tokenSource) *target {
 		}
 	}
 	return &target{
-		name: "decisions",
+		name:       "decisions",
+		perRequest: 1,
 		about: fmt.Sprintf("POST %s, one question each: %d users asked about, %.0f%% of the questions expected to allow",
 			decisionsPath, m.sampled, 100*float64(m.allows)/float64(len(m.questions))),
 		attack: cycle(len(m.questions), fill(m.questions, func(i int) string { return urls[i] })),
@@ -138,7 +143,8 @@ func batchTarget(base string, m *mix, ts *tokenSource, size int) *target {
 		warm = append(warm, body)
 	}
 	return &target{
-		name: "batch",
+		name:       "batch",
+		perRequest: size,
 		about: fmt.Sprintf("POST %s, %d questions each: %d users asked about, %.0f%% of the questions expected to allow",
 			batchPath, size, m.sampled, 100*float64(m.allows)/float64(len(m.questions))),
 		attack: cycle(n, func(i int, t *vegeta.Target) {

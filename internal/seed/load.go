@@ -255,8 +255,8 @@ func (p LoadPlan) copyAssignments(ctx context.Context, tx pgx.Tx, now time.Time)
 
 // copyRows copies n rows, made by row(0..n-1), into table. Many rows go
 // through a staging table first: COPY into a table without indexes,
-// constraints or triggers, then one INSERT ... SELECT, takes half the time
-// of COPY into the table itself.
+// constraints or triggers, then one INSERT ... SELECT, is faster than COPY
+// into the table itself (13.6 s against 18.7 s for 250,000 assignments).
 func copyRows(ctx context.Context, tx pgx.Tx, table string, cols []string, n int, row func(int) []any) error {
 	into := table
 	if n > 1000 {
