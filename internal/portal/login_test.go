@@ -70,6 +70,8 @@ type platform struct {
 	users *postgres.UserService
 	orgs  *postgres.OrganisationService
 	roles *postgres.AdminRoleService
+	// webhooks is the registry the webhook pages manage.
+	webhooks *postgres.Webhooks
 }
 
 func newPlatform(t testing.TB, profile string) *platform {
@@ -103,7 +105,7 @@ func newPlatformWithLevels(t testing.TB, profile string, activate login.Level) *
 	sessions := login.NewSessions(db.Pool(), login.SessionOptions{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour})
 	t.Cleanup(sessions.Close)
 	p := &platform{t: t, url: base, db: db, sim: sim, mail: mail, users: postgres.NewUserService(db),
-		orgs: postgres.NewOrganisationService(db), roles: postgres.NewAdminRoleService(db)}
+		orgs: postgres.NewOrganisationService(db), roles: postgres.NewAdminRoleService(db), webhooks: postgres.NewWebhooks(db)}
 	onboarding := postgres.NewOnboarding(db, mail, func(s string) string { return portal.ActivationLink(base, s) })
 	pt, err := portal.New(portal.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: baseURL, Sessions: sessions,
@@ -118,6 +120,7 @@ func newPlatformWithLevels(t testing.TB, profile string, activate login.Level) *
 		Runtime: rights.NewService(rightsPolicy(t), postgres.NewRightsStore(db)),
 		Audit:   postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
 		APIClients: postgres.NewAPIClients(db),
+		Webhooks:   p.webhooks,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,78 +2,25 @@ package portal_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/erhverv/erhverv/internal/dbtest"
 	"github.com/erhverv/erhverv/internal/domain"
-	"github.com/erhverv/erhverv/internal/login"
-	"github.com/erhverv/erhverv/internal/mitidsim"
-	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/portal"
 	"github.com/erhverv/erhverv/internal/postgres"
-	"github.com/erhverv/erhverv/internal/rights"
-	"github.com/erhverv/erhverv/internal/server"
 )
 
-// newWebhookPlatform is newPlatform ("oiosaml") with the webhook pages
-// mounted on top, and the registry they manage.
+// newWebhookPlatform is newPlatform ("oiosaml") and the webhook registry
+// its pages manage.
 func newWebhookPlatform(t *testing.T) (*platform, *postgres.Webhooks) {
 	t.Helper()
-	db := dbtest.New(t)
-	protector, err := pii.New(dbtest.DataKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	base := "http://" + ts.Listener.Addr().String()
-	sim, simSrv := mitidsim.NewTestServer(t, mitidsim.Client{ID: "erhverv", Secret: "s3cret",
-		RedirectURIs: []string{base + portal.CallbackPath}, PostLogoutRedirectURIs: []string{base + "/"}, Profile: "oiosaml"})
-	prof, err := login.ProfileByName("oiosaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	baseURL, _ := url.Parse(base)
-	mail := &mailbox{}
-	sessions := login.NewSessions(db.Pool(), login.SessionOptions{IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour})
-	t.Cleanup(sessions.Close)
-	p := &platform{t: t, url: base, db: db, sim: sim, mail: mail, users: postgres.NewUserService(db),
-		orgs: postgres.NewOrganisationService(db), roles: postgres.NewAdminRoleService(db)}
-	onboarding := postgres.NewOnboarding(db, mail, func(s string) string { return portal.ActivationLink(base, s) })
-	pt, err := portal.New(portal.Options{
-		Logger: slog.New(slog.DiscardHandler), BaseURL: baseURL, Sessions: sessions,
-		Broker: login.NewRelyingParty(login.BrokerConfig{Issuer: simSrv.URL, ClientID: "erhverv", ClientSecret: "s3cret",
-			RedirectURL: base + portal.CallbackPath, Profile: prof}),
-		Levels: map[portal.Purpose]login.Level{portal.PurposeAdmin: login.LevelSubstantial, portal.PurposeConnect: login.LevelSubstantial,
-			portal.PurposeActivate: login.LevelSubstantial},
-		PII: protector, Orgs: p.orgs, Users: p.users, Roles: p.roles,
-		Onboarding: onboarding, Administration: postgres.NewAdministration(db, onboarding, base+portal.OverviewPath),
-		Groups: postgres.NewGroupService(db), Rights: postgres.NewRightsService(db), PoA: postgres.NewPoAService(db, mail),
-		Runtime: rights.NewService(rightsPolicy(t), postgres.NewRightsStore(db)),
-		Audit:   postgres.NewAuditLog(db), Authz: engine(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hooks := postgres.NewWebhooks(db)
-	srv := server.New(server.Options{Logger: slog.New(slog.DiscardHandler)}, func(r *gin.Engine) {
-		g := r.Group("/")
-		g.Use(sessions.Middleware())
-		pt.MountWebhooks(g, hooks)
-		pt.Mount(r)
-	})
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return p, hooks
+	p := newPlatform(t, "oiosaml")
+	return p, p.webhooks
 }
 
 func TestWebhookPagesSubscribeShowTheLogAndDelete(t *testing.T) {

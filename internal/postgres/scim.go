@@ -282,39 +282,15 @@ func (s *SCIM) FindUser(ctx context.Context, orgID, id uuid.UUID) (*SCIMUser, er
 // does, in one transaction. EINVALID, ECONFLICT for an email or external
 // id in use.
 func (s *SCIM) CreateUser(ctx context.Context, actor Actor, u *SCIMUser, lang string) error {
-	a := s.admin
-	u.Status = domain.UserPending
-	var errs domain.ValidationErrors
-	errs.Add(u.Validate())
-	errs.Add(validateExternalID(u.ExternalID))
-	var org organisationRow
-	if err := s.db.gorm.WithContext(ctx).Take(&org, "id = ?", u.OrgID).Error; err != nil {
-		return notFoundOr(err, errUserNotFound, "find organisation")
-	}
-	errs.Add(mandatoryFields(&org.toDomain().Settings, &u.User))
-	if err := errs.Err(); err != nil {
-		return err
-	}
-	return s.db.tx(ctx, func(tx *gorm.DB) error {
-		ident := identifiedBy(&u.User)
-		if err := a.users.createTx(tx, &u.User); err != nil {
-			return err
-		}
-		u.HasCPR = ident == "cpr"
-		if err := tx.Table("users").Where("id = ?", u.ID).Update("external_id", optString(u.ExternalID)).Error; err != nil {
+	_, err := s.admin.createUser(ctx, actor, &u.User, lang, userExtras{
+		check: validateExternalID(u.ExternalID),
+		store: func(tx *gorm.DB, created *domain.User) error {
+			err := tx.Table("users").Where("id = ?", created.ID).Update("external_id", optString(u.ExternalID)).Error
 			return pgError("set external id", err)
-		}
-		now := s.db.Now().UTC()
-		if err := appendAudit(tx, now, actor.event(u.OrgID, "user.created", "user", u.ID.String(), map[string]any{"after": map[string]any{
-			"name": u.FullName(), "email": u.Email, "phone": u.Phone, "identified_by": ident, "external_id": u.ExternalID}})); err != nil {
-			return err
-		}
-		_, err := a.onboard.issue(ctx, tx, now, issueSpec{
-			org: org.toDomain(), user: &u.User, kind: tokenEmailLink, validity: a.validity, template: "activation", lang: lang,
-			actorID: &actor.UserID, actorLabel: actor.Label, requestID: actor.RequestID,
-		})
-		return err
+		},
+		audit: map[string]any{"external_id": u.ExternalID},
 	})
+	return err
 }
 
 // SetUserExternalID changes a user's external id (optimistic locking on

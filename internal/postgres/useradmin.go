@@ -102,9 +102,23 @@ func enqueue(ctx context.Context, tx *gorm.DB, notifier Notifier, n domain.Notif
 // person without CPR, returns the one-time code to show the administrator)
 // and audits it.
 func (a *Administration) CreateUser(ctx context.Context, actor Actor, u *domain.User, lang string) (Issued, error) {
+	return a.createUser(ctx, actor, u, lang, userExtras{})
+}
+
+// userExtras is what another front (SCIM) stores with a new user in the
+// same transaction: its own check of the input, its own columns, and their
+// part of the audit event.
+type userExtras struct {
+	check error
+	store func(tx *gorm.DB, u *domain.User) error
+	audit map[string]any
+}
+
+func (a *Administration) createUser(ctx context.Context, actor Actor, u *domain.User, lang string, extra userExtras) (Issued, error) {
 	u.Status = domain.UserPending
 	var errs domain.ValidationErrors
 	errs.Add(u.Validate())
+	errs.Add(extra.check)
 	var org organisationRow
 	if err := a.db.gorm.WithContext(ctx).Take(&org, "id = ?", u.OrgID).Error; err != nil {
 		return Issued{}, notFoundOr(err, errUserNotFound, "find organisation")
@@ -117,21 +131,26 @@ func (a *Administration) CreateUser(ctx context.Context, actor Actor, u *domain.
 	err := a.db.tx(ctx, func(tx *gorm.DB) error {
 		// One living user per email in an organisation: the unique index
 		// users_org_email_key refuses a second, as a field error.
-		hadCPR := u.CPR != ""
+		ident := identifiedBy(u)
 		if err := a.users.createTx(tx, u); err != nil {
 			return err
 		}
-		u.HasCPR = hadCPR
-		ident := "birth_date"
-		if hadCPR {
-			ident = "cpr"
+		u.HasCPR = ident == "cpr"
+		if extra.store != nil {
+			if err := extra.store(tx, u); err != nil {
+				return err
+			}
 		}
-		if err := appendAudit(tx, a.db.Now().UTC(), actor.event(u.OrgID, "user.created", "user", u.ID.String(),
-			map[string]any{"after": map[string]any{"name": u.FullName(), "email": u.Email, "phone": u.Phone, "identified_by": ident}})); err != nil {
+		after := map[string]any{"name": u.FullName(), "email": u.Email, "phone": u.Phone, "identified_by": ident}
+		for k, v := range extra.audit {
+			after[k] = v
+		}
+		now := a.db.Now().UTC()
+		if err := appendAudit(tx, now, actor.event(u.OrgID, "user.created", "user", u.ID.String(), map[string]any{"after": after})); err != nil {
 			return err
 		}
 		var err error
-		issued, err = a.onboard.issue(ctx, tx, a.db.Now().UTC(), issueSpec{
+		issued, err = a.onboard.issue(ctx, tx, now, issueSpec{
 			org: org.toDomain(), user: u, kind: tokenEmailLink, validity: a.validity, template: "activation", lang: lang,
 			actorID: &actor.UserID, actorLabel: actor.Label, requestID: actor.RequestID,
 		})
