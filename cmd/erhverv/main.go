@@ -30,6 +30,7 @@ import (
 	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/portal"
 	"github.com/erhverv/erhverv/internal/postgres"
+	"github.com/erhverv/erhverv/internal/provider"
 	"github.com/erhverv/erhverv/internal/rights"
 	"github.com/erhverv/erhverv/internal/seed"
 	"github.com/erhverv/erhverv/internal/server"
@@ -237,6 +238,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("start the integrator API: %w", err)
 	}
+	// The OpenID Provider for service providers shares the API's issuer,
+	// token endpoint and signing keys.
+	oidcProvider, err := provider.New(provider.Options{
+		BaseURL: cfg.BaseURL, Logger: log, Clients: popts.OIDCClients, Grants: postgres.NewOIDCGrants(db),
+		Rights: popts.Runtime, Sessions: popts.Sessions, Broker: brokerOf(popts), Keys: integrators,
+		Audit: popts.Audit, DataKey: cfg.DataKey,
+	})
+	if err != nil {
+		return fmt.Errorf("start the OpenID Provider: %w", err)
+	}
+	integrators.SetCodeGrant(oidcProvider.TokenHandler())
 	apiCtx, stopAPI := context.WithCancel(ctx)
 	defer stopAPI()
 	go integrators.Run(apiCtx)
@@ -297,7 +309,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 				return nil
 			},
 		},
-	}, integrators.Mount, p.Mount)
+	}, integrators.Mount, oidcProvider.Mount, p.Mount)
 	log.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "version", version,
 		"login", cfg.Broker.Issuer != "", "mail", cfg.SMTP.Addr != "", "cvr_register", cfg.CVRRegisterFile != "")
 	return srv.Serve(ctx, ln, cfg.ShutdownTimeout)
@@ -331,6 +343,7 @@ func portalOptions(cfg *config.Config, log *slog.Logger, db *postgres.DB, protec
 	opts.PoA = postgres.NewPoAService(db, notifier)
 	opts.APIClients = postgres.NewAPIClients(db)
 	opts.Webhooks = postgres.NewWebhooks(db)
+	opts.OIDCClients = postgres.NewOIDCClients(db)
 	opts.Webhooks.AllowHTTP = cfg.Webhooks.AllowHTTP
 	for purpose, name := range map[portal.Purpose]string{
 		portal.PurposeAdmin: cfg.Broker.MinLevelAdmin, portal.PurposeConnect: cfg.Broker.MinLevelConnect,
@@ -468,6 +481,16 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 		return fmt.Errorf("seed demo: %w", err)
 	}
 	fmt.Fprint(m.Stdout, report)
+	// The demo service (cmd/demo-sp) logs in with a client of its own.
+	spURL := m.Getenv("ERHVERV_DEMO_SP_URL")
+	if spURL == "" {
+		spURL = "http://127.0.0.1:8070"
+	}
+	clientID, err := seed.DemoServiceClient(ctx, db, spURL)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "\nDemo service at %s: OIDC client %s, secret %s (development only)\n", spURL, clientID, seed.DemoServiceSecret)
 	return nil
 }
 
@@ -501,4 +524,13 @@ func (m *Main) healthcheck(ctx context.Context) error {
 	}
 	fmt.Fprintln(m.Stdout, "ok")
 	return nil
+}
+
+// brokerOf is the portal's broker as the provider's, nil when login is not
+// configured (an untyped nil, so the provider sees none).
+func brokerOf(o portal.Options) provider.Broker {
+	if o.Broker == nil {
+		return nil
+	}
+	return o.Broker
 }

@@ -70,6 +70,8 @@ type API struct {
 	limits  *limiters
 	doc     []byte
 
+	codeGrant http.Handler // the OpenID Provider's authorization_code grant
+
 	touchMu sync.Mutex
 	touched map[uuid.UUID]time.Time
 }

@@ -115,16 +115,27 @@ var errNoSigningKey = errors.New("no signing key is active: run erhverv keys rot
 
 // signer returns the key that signs now: the newest one active.
 func (k *keyRing) signer() (jose.Signer, string, error) {
+	key, err := k.active()
+	if err != nil {
+		return nil, "", err
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signers[key.KID], key.KID, nil
+}
+
+// active is the key that signs now: the newest one active.
+func (k *keyRing) active() (postgres.SigningKey, error) {
 	now := k.now()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	for i := len(k.keys) - 1; i >= 0; i-- {
 		key := k.keys[i]
 		if !key.ActiveFrom.After(now) && (key.RetireAfter == nil || key.RetireAfter.After(now)) {
-			return k.signers[key.KID], key.KID, nil
+			return key, nil
 		}
 	}
-	return nil, "", errNoSigningKey
+	return postgres.SigningKey{}, errNoSigningKey
 }
 
 // public returns the verification key of kid, if it is published.
@@ -144,4 +155,25 @@ func (k *keyRing) jwksJSON() []byte {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.jwks
+}
+
+// SigningKey is the key that signs now, for the OpenID Provider, which
+// shares the platform's keys (one issuer, one JWKS, one rotation).
+func (a *API) SigningKey() (kid string, key *ecdsa.PrivateKey, err error) {
+	k, err := a.keys.active()
+	if err != nil {
+		return "", nil, err
+	}
+	return k.KID, k.Private, nil
+}
+
+// VerificationKeys are the published public keys, by key id.
+func (a *API) VerificationKeys() map[string]*ecdsa.PublicKey {
+	a.keys.mu.RLock()
+	defer a.keys.mu.RUnlock()
+	out := make(map[string]*ecdsa.PublicKey, len(a.keys.keys))
+	for _, k := range a.keys.keys {
+		out[k.KID] = &k.Private.PublicKey
+	}
+	return out
 }

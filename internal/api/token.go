@@ -6,15 +6,14 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
+	"github.com/erhverv/erhverv/internal/clientauth"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
 )
@@ -41,6 +40,11 @@ type accessClaims struct {
 	Scope    string `json:"scope"`
 }
 
+// SetCodeGrant hands the token endpoint's authorization_code requests to
+// the OpenID Provider (provider.Provider.TokenHandler): one issuer has one
+// token endpoint. Call it before serving.
+func (a *API) SetCodeGrant(h http.Handler) { a.codeGrant = h }
+
 // issuer and audience of the API's tokens.
 func (a *API) issuer() string   { return strings.TrimSuffix(a.opts.BaseURL.String(), "/") }
 func (a *API) audience() string { return a.issuer() + "/api" }
@@ -57,7 +61,12 @@ func (a *API) token(c *gin.Context) {
 	}
 	form := c.Request.PostForm
 	if gt := form.Get("grant_type"); gt != "client_credentials" {
-		a.tokenError(c, http.StatusBadRequest, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
+		if gt == "authorization_code" && a.codeGrant != nil {
+			// A service finishing an employee's login (the OpenID Provider).
+			a.codeGrant.ServeHTTP(c.Writer, c.Request)
+			return
+		}
+		a.tokenError(c, http.StatusBadRequest, "unsupported_grant_type", "Only grant_type=client_credentials and authorization_code are supported.")
 		return
 	}
 	client, err := a.authenticateClient(c, form)
@@ -162,22 +171,16 @@ func (a *API) checkSecret(ctx context.Context, rawID, secret string) (*domain.AP
 	return client, nil
 }
 
-var assertionAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.RS256, jose.PS256}
-
 // checkAssertion verifies a private_key_jwt assertion: signed with the
 // client's registered key, issued by and about the client, for this token
 // endpoint, unexpired, and never seen before.
 func (a *API) checkAssertion(ctx context.Context, rawID, assertion string) (*domain.APIClient, error) {
-	tok, err := jwt.ParseSigned(assertion, assertionAlgorithms)
-	if err != nil {
-		return nil, errBadClient
-	}
 	if rawID == "" {
-		var unverified jwt.Claims
-		if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil {
+		sub, err := clientauth.UnverifiedSubject(assertion)
+		if err != nil {
 			return nil, errBadClient
 		}
-		rawID = unverified.Subject
+		rawID = sub
 	}
 	id, err := uuid.Parse(rawID)
 	if err != nil {
@@ -187,25 +190,11 @@ func (a *API) checkAssertion(ctx context.Context, rawID, assertion string) (*dom
 	if err != nil || !client.Active() || client.AuthMethod != domain.APIAuthPrivateKeyJWT {
 		return nil, errBadClient
 	}
-	key, err := postgres.ParseClientJWK(string(client.PublicJWK))
+	jti, expires, err := clientauth.Verify(assertion, rawID, client.PublicJWK, []string{a.issuer() + TokenPath, a.issuer()}, a.now())
 	if err != nil {
 		return nil, errBadClient
 	}
-	var claims jwt.Claims
-	if err := tok.Claims(key.Key, &claims); err != nil {
-		return nil, errBadClient
-	}
-	now := a.now()
-	audiences := []string{a.issuer() + TokenPath, a.issuer()}
-	if claims.Issuer != rawID || claims.Subject != rawID || claims.ID == "" || claims.Expiry == nil ||
-		!slices.ContainsFunc(audiences, claims.Audience.Contains) ||
-		claims.Expiry.Time().After(now.Add(10*time.Minute)) {
-		return nil, errBadClient
-	}
-	if err := claims.ValidateWithLeeway(jwt.Expected{Time: now}, 30*time.Second); err != nil {
-		return nil, errBadClient
-	}
-	if err := a.opts.Clients.UseAssertionJTI(ctx, client.ID, claims.ID, claims.Expiry.Time()); err != nil {
+	if err := a.opts.Clients.UseAssertionJTI(ctx, client.ID, jti, expires); err != nil {
 		return nil, errBadClient
 	}
 	return client, nil
@@ -220,7 +209,7 @@ func (a *API) jwks(c *gin.Context) {
 // metadata is the authorization server's metadata (RFC 8414).
 func (a *API) metadata(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=3600")
-	c.JSON(http.StatusOK, gin.H{
+	doc := gin.H{
 		"issuer":                                a.issuer(),
 		"token_endpoint":                        a.issuer() + TokenPath,
 		"jwks_uri":                              a.issuer() + JWKSPath,
@@ -229,5 +218,15 @@ func (a *API) metadata(c *gin.Context) {
 		"token_endpoint_auth_signing_alg_values_supported": []string{"ES256", "ES384", "RS256", "PS256"},
 		"scopes_supported":      domain.APIScopes,
 		"service_documentation": a.issuer() + "/api/reference",
-	})
+	}
+	if a.codeGrant != nil {
+		// The same issuer is an OpenID Provider: its discovery document
+		// (/.well-known/openid-configuration) describes the login side.
+		doc["grant_types_supported"] = []string{"client_credentials", "authorization_code"}
+		doc["authorization_endpoint"] = a.issuer() + "/oauth2/authorize"
+		doc["response_types_supported"] = []string{"code"}
+		doc["code_challenge_methods_supported"] = []string{"S256"}
+		doc["authorization_response_iss_parameter_supported"] = true
+	}
+	c.JSON(http.StatusOK, doc)
 }

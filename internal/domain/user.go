@@ -40,6 +40,15 @@ type User struct {
 	ActivatedAt      *time.Time
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	// SessionsEndedAt is when an administrator last ended the user's
+	// sessions: a login from before it no longer counts.
+	SessionsEndedAt *time.Time
+}
+
+// LoginStillValid reports whether a login at loggedInAt outlives the last
+// time an administrator ended the user's sessions.
+func (u *User) LoginStillValid(loggedInAt time.Time) bool {
+	return u.SessionsEndedAt == nil || loggedInAt.After(*u.SessionsEndedAt)
 }
 
 // FullName is the name as shown in lists.

@@ -132,6 +132,9 @@ func (rp *RelyingParty) AuthURL(ctx context.Context, a Attempt) (string, error) 
 		oidc.Nonce(a.Nonce),
 		oauth2.S256ChallengeOption(a.Verifier),
 	}, rp.cfg.Profile.AuthParams(a.Level)...)
+	if a.Prompt != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", a.Prompt))
+	}
 	return rp.oauth(p).AuthCodeURL(a.State, opts...), nil
 }
 

@@ -51,6 +51,9 @@ type Attempt struct {
 	Purpose  string
 	ReturnTo string
 	Started  time.Time
+	// Prompt, when set, is sent to the broker as OIDC's prompt ("login":
+	// authenticate again even with a session there). Not remembered.
+	Prompt string
 }
 
 // attemptTTL bounds how long a login may take at the broker.

@@ -26,6 +26,10 @@ const (
 	PurposeAdmin    Purpose = "admin"
 	PurposeConnect  Purpose = "connect"
 	PurposeActivate Purpose = "activate"
+	// PurposeService is a login to a professional service through the
+	// platform's OpenID Provider (internal/provider), which starts it and
+	// takes over again at its return address.
+	PurposeService Purpose = "service"
 )
 
 // Paths of the login and identity routes.
@@ -130,7 +134,11 @@ func (p *Portal) loginCallback(c *gin.Context) {
 		if reason == "" {
 			reason = login.ReasonUnavailable
 		}
-		p.securityFailure(c, reason, err, loginURL(Purpose(attempt.Purpose), attempt.ReturnTo))
+		again := loginURL(Purpose(attempt.Purpose), attempt.ReturnTo)
+		if Purpose(attempt.Purpose) == PurposeService {
+			again = login.SafeReturnTo(attempt.ReturnTo, "/") // the service login starts again with its own level
+		}
+		p.securityFailure(c, reason, err, again)
 		return
 	}
 	acct := login.Account{
@@ -168,6 +176,9 @@ func (p *Portal) loginCallback(c *gin.Context) {
 	switch Purpose(attempt.Purpose) {
 	case PurposeConnect, PurposeActivate:
 		c.Redirect(http.StatusSeeOther, login.SafeReturnTo(attempt.ReturnTo, ConnectPath))
+		return
+	case PurposeService:
+		c.Redirect(http.StatusSeeOther, login.SafeReturnTo(attempt.ReturnTo, "/"))
 		return
 	}
 	ids, err := p.identities(ctx, acct)

@@ -119,8 +119,9 @@ func newPlatformWithLevels(t testing.TB, profile string, activate login.Level) *
 		Rights: postgres.NewRightsService(db), PoA: postgres.NewPoAService(db, mail),
 		Runtime: rights.NewService(rightsPolicy(t), postgres.NewRightsStore(db)),
 		Audit:   postgres.NewAuditLog(db), Register: reg, Authz: engine(t),
-		APIClients: postgres.NewAPIClients(db),
-		Webhooks:   p.webhooks,
+		APIClients:  postgres.NewAPIClients(db),
+		Webhooks:    p.webhooks,
+		OIDCClients: postgres.NewOIDCClients(db),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,16 @@ func (p *Portal) requireIdentity(c *gin.Context) (actor, bool) {
 	}
 	for _, id := range ids {
 		if id.User.ID == a.UserID && id.Org.ID == a.OrgID {
+			if !id.User.LoginStillValid(a.LoggedInAt) {
+				// An administrator ended this user's sessions after this
+				// login: log in with MitID again.
+				if err := p.Sessions.SignOut(ctx); err != nil {
+					p.internalError(c, err)
+					return actor{}, false
+				}
+				c.Redirect(http.StatusSeeOther, loginURL(PurposeAdmin, c.Request.URL.RequestURI()))
+				return actor{}, false
+			}
 			return actor{Account: a, User: id.User, Org: id.Org}, true
 		}
 	}
@@ -75,11 +85,15 @@ func (p *Portal) frame(c *gin.Context, act actor, title, current string) layout.
 		{"nav.rights", "/portal/rights", authz.ActionAssignmentRead},
 		{"nav.poa", "/portal/poa", authz.ActionPOARead},
 		{"nav.systems", "/portal/systems", authz.ActionITSystemManage},
+		{"nav.oidc_clients", OIDCClientsPath, authz.ActionITSystemManage},
 		{"nav.organisation", OrganisationPath, authz.ActionOrgRead},
 		{"nav.audit", AuditPath, authz.ActionAuditRead},
 		{"nav.api_clients", APIClientsPath, authz.ActionAPIClientManage},
 		{"nav.webhooks", WebhooksPath, authz.ActionAPIClientManage},
 	} {
+		if item.href == OIDCClientsPath && p.OIDCClients == nil {
+			continue // the pages are not mounted
+		}
 		if _, ok := p.listReach(c, act, item.action, strings.SplitN(item.action, ".", 2)[0]); ok {
 			nav = append(nav, layout.NavItem{Label: web.T(lang, item.key), Href: item.href, Current: current == item.href})
 		}

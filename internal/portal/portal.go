@@ -65,6 +65,9 @@ type Options struct {
 	APIClients *postgres.APIClients
 	// Webhooks are the organisation's webhook subscriptions; nil hides the pages.
 	Webhooks *postgres.Webhooks
+	// OIDCClients registers the logins of a service provider's IT systems;
+	// nil hides the pages.
+	OIDCClients *postgres.OIDCClients
 }
 
 // Portal mounts the portal's routes.
@@ -110,6 +113,8 @@ func (p *Portal) Mount(r *gin.Engine) {
 		p.mountRights(g)
 		p.mountCheck(g)
 		p.mountAPIClients(g)
+		p.mountOIDCClients(g)
+		p.mountEndSessions(g)
 		if p.Webhooks != nil {
 			p.MountWebhooks(g, p.Webhooks)
 		}

@@ -363,6 +363,9 @@ func (p *Portal) renderUserView(c *gin.Context, act actor, u *domain.User, statu
 	}
 	v.CanResend = u.Status == domain.UserPending && p.may(c, act, authz.ActionUserResendActivation, res)
 	v.CanEdit = u.Status != domain.UserDeleted && p.may(c, act, authz.ActionUserUpdate, res)
+	// Ending the user's sessions is for those who may deactivate the user.
+	v.CanEndSessions = u.Status != domain.UserDeleted && p.may(c, act, authz.ActionUserDeactivate, res)
+	v.ConfirmEndSessions = v.CanEndSessions && c.Query("confirm") == confirmEndSessions
 	if u.Status != domain.UserDeleted && p.may(c, act, authz.ActionAssignmentRead, assignmentResource(u.ProductionUnitID)) {
 		v.RightsURL = UsersPath + "/" + u.ID.String() + "/rights"
 	}

@@ -167,9 +167,40 @@ func (a *Administration) SetStatus(ctx context.Context, actor Actor, orgID, id u
 		if err != nil {
 			return err
 		}
+		if status != domain.UserActive {
+			// A user who may no longer log in keeps no service session either.
+			if err := tx.Exec("UPDATE oidc_grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", a.db.Now().UTC(), id).Error; err != nil {
+				return pgError("revoke the user's service tokens", err)
+			}
+		}
 		action := map[string]string{domain.UserActive: "user.reactivated", domain.UserDeactivated: "user.deactivated", domain.UserDeleted: "user.deleted"}[status]
 		return appendAudit(tx, a.db.Now().UTC(), actor.event(orgID, action, "user", id.String(),
 			map[string]any{"before": map[string]any{"status": old}, "after": map[string]any{"status": status}}))
+	})
+}
+
+// EndSessions ends every session of the user: a portal or service login
+// from before now no longer counts (the person logs in with MitID again) and
+// every token a service received for the user is refused. ENOTFOUND for
+// another organisation's user.
+func (a *Administration) EndSessions(ctx context.Context, actor Actor, orgID, id uuid.UUID) error {
+	return a.db.tx(ctx, func(tx *gorm.DB) error {
+		now := a.db.Now().UTC()
+		res := tx.Exec("UPDATE users SET sessions_ended_at = ? WHERE org_id = ? AND id = ? AND status <> 'deleted'", now, orgID, id)
+		if res.Error != nil {
+			return pgError("end the user's sessions", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return &domain.Error{Code: domain.ENOTFOUND, Key: "user.not_found", Message: "The user does not exist."}
+		}
+		var revoked int64
+		r := tx.Exec("UPDATE oidc_grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND completed_at IS NOT NULL", now, id)
+		if r.Error != nil {
+			return pgError("revoke the user's service tokens", r.Error)
+		}
+		revoked = r.RowsAffected
+		return appendAudit(tx, now, actor.event(orgID, "user.sessions_ended", "user", id.String(),
+			map[string]any{"service_logins_revoked": revoked}))
 	})
 }
 

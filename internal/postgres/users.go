@@ -33,8 +33,10 @@ type userRow struct {
 	ActivatedAt      *time.Time
 	DeactivatedAt    *time.Time
 	DeletedAt        *time.Time `gorm:"column:deleted_at"`
-	CreatedAt        time.Time  `gorm:"default:now()"`
-	UpdatedAt        time.Time  `gorm:"default:now()"`
+	// SessionsEndedAt is written only by Administration.EndSessions.
+	SessionsEndedAt *time.Time `gorm:"column:sessions_ended_at;->"`
+	CreatedAt       time.Time  `gorm:"default:now()"`
+	UpdatedAt       time.Time  `gorm:"default:now()"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -45,6 +47,7 @@ func (r *userRow) toDomain() *domain.User {
 		Phone: derefString(r.Phone), HasCPR: len(r.CprHmac) > 0,
 		ProductionUnitID: r.ProductionUnitID, SENumberID: r.SeNumberID, Anonymous: r.Anonymous,
 		Status: r.Status, Version: r.Version, ActivatedAt: r.ActivatedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		SessionsEndedAt: r.SessionsEndedAt,
 	}
 	if r.BirthDate != nil {
 		u.BirthDate = *r.BirthDate

@@ -170,7 +170,7 @@ var demoUsers = []demoUser{
 	{key: "freja", org: CVRNordlys, first: "Freja", last: "Lind", email: "freja@nordlys.example.dk", cpr: "2104921240", status: domain.UserActive, subject: "demo-freja", anonymous: true},
 	{key: "emma", org: CVRNordlys, first: "Emma", last: "Krogh", email: "emma@nordlys.example.dk", cpr: "0309951241", status: domain.UserPending},
 	{key: "ahmed", org: CVRNordlys, first: "Ahmed", last: "Nasser", email: "ahmed@nordlys.example.dk", birth: "1991-06-14", status: domain.UserPending},
-	{key: "karen", org: CVRNordlys, first: "Karen", last: "Lund", email: "karen@nordlys.example.dk", cpr: "1712701242", status: domain.UserDeactivated},
+	{key: "karen", org: CVRNordlys, first: "Karen", last: "Lund", email: "karen@nordlys.example.dk", cpr: "1712701242", status: domain.UserDeactivated, subject: "demo-karen"},
 	{key: "ole", org: CVRNordlys, first: "Ole", last: "Sand", email: "ole@nordlys.example.dk", cpr: "0101661243", status: domain.UserDeleted},
 	{key: "henrik", org: CVRSkattefar, first: "Henrik", last: "Skat", email: "henrik@skattefar.example.dk", cpr: "0606801244", status: domain.UserActive, subject: "demo-henrik",
 		roles: []demoRole{{role: domain.RoleOrgAdmin}}},

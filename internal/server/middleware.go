@@ -95,7 +95,13 @@ func (s *Server) recovery() gin.HandlerFunc {
 // framing (clickjacking), forms only to this origin and the origins given
 // (the MitID broker: signing out is a form whose answer redirects there,
 // and browsers hold redirects after a form to form-action).
-func contentSecurityPolicy(formOrigins []string) string {
+func contentSecurityPolicy(formOrigins []string) string { return ContentSecurityPolicy(formOrigins) }
+
+// ContentSecurityPolicy is the policy every page gets, with forms allowed to
+// this origin and formOrigins. A page whose form's answer redirects to
+// another origin (a login returning to a service) sets it again with that
+// origin added.
+func ContentSecurityPolicy(formOrigins []string) string {
 	formAction := "'self'"
 	for _, o := range formOrigins {
 		formAction += " " + o
