@@ -9,6 +9,11 @@ ADDR ?= 127.0.0.1:8080
 SIM_ADDR ?= 127.0.0.1:8090
 MAIL_SMTP_ADDR ?= 127.0.0.1:1025
 MAIL_HTTP_ADDR ?= 127.0.0.1:8025
+DEMO_SP_ADDR ?= 127.0.0.1:8070
+# The demo service's OIDC client, as `erhverv seed demo` registers it
+# (internal/seed/serviceclient.go; a test keeps the two the same).
+DEMO_SP_CLIENT_ID := 911c3200-794f-5c07-8bf2-fe58f0ac1f52
+DEMO_SP_CLIENT_SECRET := erhsp_demo-service-development-only
 CALLBACK := /login/callback
 
 .PHONY: help
@@ -16,8 +21,8 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## build bin/erhverv, bin/mitid-sim and bin/devmail
-	CGO_ENABLED=0 go build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/erhverv ./cmd/mitid-sim ./cmd/devmail
+build: ## build bin/erhverv, bin/mitid-sim, bin/devmail and bin/demo-sp
+	CGO_ENABLED=0 go build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/erhverv ./cmd/mitid-sim ./cmd/devmail ./cmd/demo-sp
 
 # The development data key stays in .data/ (ignored) so demo users' CPR
 # numbers stay readable across restarts. Never use it in production.
@@ -38,12 +43,14 @@ run: build .data/data-key ## bring the platform up with demo data, the MitID sim
 	export MITID_SIM_REDIRECT_URIS="http://$$ERHVERV_ADDR$(CALLBACK)" MITID_SIM_POST_LOGOUT_REDIRECT_URIS="http://$$ERHVERV_ADDR/"; \
 	export DEVMAIL_SMTP_ADDR="$(MAIL_SMTP_ADDR)" DEVMAIL_HTTP_ADDR="$(MAIL_HTTP_ADDR)"; \
 	bin/erhverv migrate up; \
-	bin/erhverv seed demo; \
+	ERHVERV_DEMO_SP_URL="http://$(DEMO_SP_ADDR)" bin/erhverv seed demo; \
 	bin/devmail & mailpid=$$!; \
 	bin/mitid-sim & simpid=$$!; \
-	trap 'kill $$mailpid $$simpid 2>/dev/null || true' EXIT; \
+	DEMO_SP_ADDR="$(DEMO_SP_ADDR)" DEMO_SP_ISSUER="http://$$ERHVERV_ADDR" \
+		DEMO_SP_CLIENT_ID="$(DEMO_SP_CLIENT_ID)" DEMO_SP_CLIENT_SECRET="$(DEMO_SP_CLIENT_SECRET)" bin/demo-sp & spid=$$!; \
+	trap 'kill $$mailpid $$simpid $$spid 2>/dev/null || true' EXIT; \
 	echo; echo "erhverv is starting on http://$$ERHVERV_ADDR/  (Ctrl-C stops it)"; \
-	echo "  MitID simulator: http://$(SIM_ADDR)/   mail catcher: http://$(MAIL_HTTP_ADDR)/"; echo; \
+	echo "  MitID simulator: http://$(SIM_ADDR)/   mail catcher: http://$(MAIL_HTTP_ADDR)/   demo service: http://$(DEMO_SP_ADDR)/"; echo; \
 	bin/erhverv serve
 
 .PHONY: test

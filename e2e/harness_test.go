@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	binDir = dir
 	// Built as the Makefile builds, so `make run` in the smoke test finds
 	// the packages compiled already.
-	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/erhverv", "./cmd/mitid-sim", "./cmd/devmail")
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/erhverv", "./cmd/mitid-sim", "./cmd/devmail", "./cmd/demo-sp")
 	build.Dir = repoRoot()
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/erhverv/erhverv/internal/dbtest"
+	"github.com/erhverv/erhverv/internal/seed"
 )
 
 // stack is the whole platform as `make run` starts it: a mail catcher, the
@@ -21,6 +22,9 @@ type stack struct {
 	*platform
 	SimURL  string
 	MailURL string
+	// SPURL is the demo service (cmd/demo-sp), logging in with the client
+	// the seed registers for it.
+	SPURL string
 }
 
 // process starts a binary from binDir and stops it when the test ends.
@@ -72,8 +76,8 @@ func waitHealthy(t *testing.T, url string, exited <-chan error) {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	addr, simAddr, smtpAddr, mailAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
-	base, simURL := "http://"+addr, "http://"+simAddr
+	addr, simAddr, smtpAddr, mailAddr, spAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	base, simURL, spURL := "http://"+addr, "http://"+simAddr, "http://"+spAddr
 
 	mailEnv := append(testEnv("", ""), "DEVMAIL_SMTP_ADDR="+smtpAddr, "DEVMAIL_HTTP_ADDR="+mailAddr)
 	_, mailExited := process(t, "devmail", mailEnv)
@@ -89,13 +93,19 @@ func startStack(t *testing.T) *stack {
 		"ERHVERV_BROKER_ISSUER="+simURL, "ERHVERV_BROKER_CLIENT_ID=erhverv", "ERHVERV_BROKER_CLIENT_SECRET=erhverv-dev-secret",
 		"ERHVERV_SMTP_ADDR="+smtpAddr, "ERHVERV_SMTP_TLS=none",
 		"ERHVERV_WEBHOOK_ALLOW_HTTP=true", "ERHVERV_WEBHOOK_ALLOW_PRIVATE=true", // as make run: the test's receiver is on loopback
-		"ERHVERV_CVR_REGISTER_FILE="+filepath.Join(repoRoot(), "internal", "seed", "cvr-register.json"))
+		"ERHVERV_CVR_REGISTER_FILE="+filepath.Join(repoRoot(), "internal", "seed", "cvr-register.json"),
+		"ERHVERV_DEMO_SP_URL="+spURL)
 	erhverv(t, env, "migrate", "up")
 	erhverv(t, env, "seed", "demo")
 	logs, exited := process(t, "erhverv", env, "serve")
 	p := &platform{URL: base, logs: logs, exited: exited}
 	waitReady(t, p.URL, p.exited, time.Minute)
-	return &stack{platform: p, SimURL: simURL, MailURL: "http://" + mailAddr}
+
+	spEnv := append(testEnv("", ""), "DEMO_SP_ADDR="+spAddr, "DEMO_SP_ISSUER="+base,
+		"DEMO_SP_CLIENT_ID="+seed.DemoServiceClientID.String(), "DEMO_SP_CLIENT_SECRET="+seed.DemoServiceSecret)
+	_, spExited := process(t, "demo-sp", spEnv)
+	waitHealthy(t, spURL+"/healthz", spExited)
+	return &stack{platform: p, SimURL: simURL, MailURL: "http://" + mailAddr, SPURL: spURL}
 }
 
 // caughtMail is a mail as the mail catcher's API lists it.

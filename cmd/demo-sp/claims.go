@@ -400,7 +400,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // protocolClaims belong to the ID token alone; userinfo need not repeat them.
 var protocolClaims = map[string]bool{
 	"iss": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true, "nonce": true,
-	"auth_time": true, "acr": true, "amr": true, "azp": true, "sid": true, "at_hash": true, "c_hash": true,
+	"auth_time": true, "acr": true, "amr": true, "azp": true, "client_id": true, "sid": true, "at_hash": true, "c_hash": true,
 }
 
 // userinfoView says whether the userinfo endpoint agreed with the ID token.

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,6 +169,7 @@ func supportedClaims() []string {
 			}
 		}
 	}
+	slices.Sort(out[10:])
 	return out
 }
 
@@ -230,6 +232,7 @@ func (p *Provider) discovery(c *gin.Context) {
 		c.AbortWithStatus(http.StatusInternalServerError)
 		return
 	}
+	delete(doc, "device_authorization_endpoint") // no device flow here
 	doc["authorization_response_iss_parameter_supported"] = true
 	doc["acr_values_supported"] = []string{levelURI("loa", domain.LoALow), levelURI("loa", domain.LoASubstantial), levelURI("loa", domain.LoAHigh)}
 	doc["response_modes_supported"] = []string{"query"}
