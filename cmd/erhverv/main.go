@@ -252,6 +252,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	apiCtx, stopAPI := context.WithCancel(ctx)
 	defer stopAPI()
 	go integrators.Run(apiCtx)
+	go oidcProvider.Run(apiCtx)
 	var sender mail.Sender
 	if cfg.SMTP.Addr != "" {
 		smtp, err := mail.NewSMTPSender(mail.SMTPConfig{Addr: cfg.SMTP.Addr, Username: cfg.SMTP.Username,

@@ -279,3 +279,26 @@ func withIss(location, issuer string) string {
 	}
 	return u.String()
 }
+
+// sweepEvery is how often finished and abandoned logins are deleted.
+const sweepEvery = 5 * time.Minute
+
+// Run deletes expired grants (logins never finished, codes never
+// exchanged, tokens expired) until ctx ends. Every replica may run it: the
+// delete is idempotent.
+func (p *Provider) Run(ctx context.Context) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := p.opts.Grants.Sweep(ctx); err != nil && ctx.Err() == nil {
+				p.log.Warn("sweep expired logins", "error", err.Error())
+			} else if n > 0 {
+				p.log.Debug("swept expired logins", "count", n)
+			}
+		}
+	}
+}
