@@ -284,9 +284,13 @@ func (p *Provider) view(c *gin.Context, a *authRequest, cl *domain.OIDCClient, a
 		BackLabel: fmt.Sprintf(web.T(lang, "sso.back"), cl.ITSystemName)}
 }
 
-// lang is the page language: ui_locales when the service sent one we
-// speak, else the portal's choice.
+// lang is the page language: the person's choice on the page (?lang=),
+// else ui_locales when the service sent one we speak, else the portal's
+// choice.
 func (p *Provider) lang(c *gin.Context, a *authRequest) string {
+	if q := c.Query("lang"); q != "" {
+		return web.NormalizeLang(q)
+	}
 	for _, l := range a.req.UILocales {
 		if n := web.NormalizeLang(l); n == l || (len(l) > 2 && n == l[:2]) {
 			return n

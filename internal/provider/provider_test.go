@@ -177,6 +177,15 @@ func TestSeveralIdentitiesChooseOrganisation(t *testing.T) {
 	}
 	form := doc.Find(`form[action="/sso/choose"]`).First()
 	id, _ := form.Find(`input[name="id"]`).Attr("value")
+	// The language link keeps the request: the page in English, same choice.
+	href, _ := doc.Find(`a[href*="lang=en"]`).Attr("href")
+	if href != "?id="+id+"&lang=en" {
+		t.Errorf("language link %q loses the request", href)
+	}
+	resp = r.get(p.url + provider.LoginPath + href)
+	if en := parse(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(en.Find("h1").Text(), "Which organisation") {
+		t.Errorf("the chooser in English: %d %q", resp.StatusCode, en.Find("h1").Text())
+	}
 
 	// Another organisation's id is refused and answers nothing.
 	resp = postForm(t, r.hc, p.url+provider.ChoosePath, url.Values{"id": {id}, "org": {seed.ID("org:" + seed.CVRSkattefar).String()}})

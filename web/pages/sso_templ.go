@@ -200,7 +200,7 @@ func SSOChoose(v SSOView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Page(layout.PageProps{Lang: v.Lang, Title: v.t("sso.choose.title"), UserName: v.UserName}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Page(layout.PageProps{Lang: v.Lang, Title: v.t("sso.choose.title"), UserName: v.UserName, KeepQuery: "id=" + v.RequestID}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -273,7 +273,7 @@ func SSOBlocked(v SSOView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Page(layout.PageProps{Lang: v.Lang, Title: v.t("sso.blocked.title"), UserName: v.UserName}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var13), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Page(layout.PageProps{Lang: v.Lang, Title: v.t("sso.blocked.title"), UserName: v.UserName, KeepQuery: "id=" + v.RequestID}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var13), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
