@@ -160,6 +160,18 @@ func (s *OIDCGrants) ExchangeCode(ctx context.Context, code string, tokensExpire
 	return nil, errGrantNotFound
 }
 
+// FindByCode returns the grant a code was issued for, exchanged or not,
+// unless it has expired or been revoked; ENOTFOUND otherwise.
+func (s *OIDCGrants) FindByCode(ctx context.Context, code string) (*OIDCGrant, error) {
+	var row oidcGrantRow
+	err := s.db.gorm.WithContext(ctx).Take(&row, "code_hash = ? AND expires_at > ? AND revoked_at IS NULL",
+		HashCode(code), s.db.Now().UTC()).Error
+	if err != nil {
+		return nil, notFoundOr(err, errGrantNotFound, "find oidc code")
+	}
+	return row.toGrant(), nil
+}
+
 // LiveToken returns the grant behind an access token when its tokens are
 // still good: exchanged, not expired and not revoked. ENOTFOUND otherwise.
 func (s *OIDCGrants) LiveToken(ctx context.Context, id uuid.UUID) (*OIDCGrant, error) {

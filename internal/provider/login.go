@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"github.com/erhverv/erhverv/internal/clientauth"
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/internal/postgres"
@@ -255,27 +253,6 @@ func (p *Provider) complete(c *gin.Context, a *authRequest, cl *domain.OIDCClien
 func (p *Provider) answerError(c *gin.Context, a *authRequest, err error) {
 	c.Writer.Header().Set("Cache-Control", "no-store")
 	op.AuthRequestError(&issWriter{ResponseWriter: c.Writer, issuer: p.issuer}, c.Request, a, err, p.op)
-}
-
-// useAssertion records a client assertion's jti after verifying it, so it
-// is used once; the OP library verifies it again.
-func (p *Provider) useAssertion(ctx context.Context, rawID, assertion string) error {
-	if rawID == "" {
-		sub, err := clientauth.UnverifiedSubject(assertion)
-		if err != nil {
-			return err
-		}
-		rawID = sub
-	}
-	cl, err := p.storage.client(ctx, rawID)
-	if err != nil || cl.AuthMethod != domain.OIDCAuthPrivateKeyJWT {
-		return clientauth.ErrInvalid
-	}
-	jti, expires, err := clientauth.Verify(assertion, rawID, cl.PublicJWK, []string{p.issuer + TokenPath, p.issuer}, p.now())
-	if err != nil {
-		return err
-	}
-	return p.opts.Clients.UseAssertionJTI(ctx, cl.ID, jti, expires)
 }
 
 func (p *Provider) view(c *gin.Context, a *authRequest, cl *domain.OIDCClient, acct login.Account) pages.SSOView {

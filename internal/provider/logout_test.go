@@ -102,6 +102,12 @@ func TestLogoutRefusesOthersURIs(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, provider.LoggedOutPath) {
 		t.Errorf("logout without a client: got %d to %q, want the platform's %s", resp.StatusCode, loc, provider.LoggedOutPath)
 	}
+	// Without a hint nobody is named: any site can link there, so the
+	// platform's session lives on (single sign-on still silent).
+	a = r.start(oauth2.SetAuthURLParam("prompt", "none"))
+	if cb := r.received(r.get(a.url)); cb.query.Get("code") == "" {
+		t.Errorf("a logout link without a hint ended the session: %v", cb.query)
+	}
 }
 
 // forgedIDToken is claims signed with a key of the forger's, under the

@@ -185,8 +185,8 @@ func (p *Provider) Mount(r *gin.Engine) {
 	r.POST(AuthorizePath, p.authorize)
 	r.GET(UserinfoPath, opHandler)
 	r.POST(UserinfoPath, opHandler)
-	r.POST(IntrospectPath, opHandler)
-	r.POST(RevokePath, opHandler)
+	r.POST(IntrospectPath, gin.WrapH(p.withAssertionOnce(p.op)))
+	r.POST(RevokePath, gin.WrapH(p.withAssertionOnce(p.op)))
 
 	g := r.Group("/")
 	g.Use(p.opts.Sessions.Middleware())
@@ -196,26 +196,6 @@ func (p *Provider) Mount(r *gin.Engine) {
 	g.POST(ChoosePath, p.choose)
 	g.POST(CancelPath, p.cancel)
 	g.GET(LoggedOutPath, p.loggedOut)
-}
-
-// TokenHandler answers the token endpoint's authorization_code requests
-// (the API's token endpoint hands them over). A private_key_jwt assertion
-// is checked for reuse first: the OP library verifies its signature but
-// keeps no record of its jti.
-func (p *Provider) TokenHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("the form cannot be parsed"), p.log)
-			return
-		}
-		if r.PostForm.Get("client_assertion_type") == oidc.ClientAssertionTypeJWTAssertion {
-			if err := p.useAssertion(r.Context(), r.PostForm.Get("client_id"), r.PostForm.Get("client_assertion")); err != nil {
-				op.RequestError(w, r, oidc.ErrInvalidClient().WithDescription("client authentication failed"), p.log)
-				return
-			}
-		}
-		p.op.ServeHTTP(w, r)
-	})
 }
 
 // discovery is the library's document plus what it does not know: the iss
@@ -236,6 +216,7 @@ func (p *Provider) discovery(c *gin.Context) {
 	doc["authorization_response_iss_parameter_supported"] = true
 	doc["acr_values_supported"] = []string{levelURI("loa", domain.LoALow), levelURI("loa", domain.LoASubstantial), levelURI("loa", domain.LoAHigh)}
 	doc["response_modes_supported"] = []string{"query"}
+	doc["response_types_supported"] = []string{"code"}
 	doc["grant_types_supported"] = []string{"authorization_code", "client_credentials"}
 	doc["service_documentation"] = p.issuer + "/api/reference"
 	c.Header("Cache-Control", "public, max-age=300")

@@ -405,6 +405,38 @@ func TestPrivateKeyJWT(t *testing.T) {
 		got := p.exchange(t, form, "", "")
 		got.wantError(t, name, http.StatusUnauthorized, "invalid_client")
 	}
+
+	// The audience OIDC Core (section 9) recommends: the token endpoint alone.
+	a = r.start()
+	code = codeOf(t, r, a, r.received(r.get(a.url)))
+	got = p.exchange(t, assertionForm(code, a.verifier, id, clientAssertion(t, key, "k1", id, []string{p.url + provider.TokenPath})), "", "")
+	if got.status != http.StatusOK || got.IDToken == "" {
+		t.Errorf("aud = token endpoint: got %d %s %s, want tokens", got.status, got.Error, got.Description)
+	}
+}
+
+// TestCodeSurvivesFailedClientAuthentication: a code presented without the
+// client's credentials or verifier is not used up, and a replay by someone
+// who only saw the code revokes nothing; the client's own replay does.
+func TestCodeSurvivesFailedClientAuthentication(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t)
+	c, secret := p.register(postgres.NewOIDCClient{})
+	r := p.relyingParty(c.ID.String(), secret)
+	a := r.start()
+	code := codeOf(t, r, a, r.loginWithMitID(a, "demo-lars", "code_app"))
+	p.exchange(t, codeForm(code, a.verifier), c.ID.String(), "wrong").wantError(t, "a wrong secret", http.StatusUnauthorized, "invalid_client")
+	p.exchange(t, codeForm(code, "not-the-verifier-not-the-verifier-not-the-verifier"), c.ID.String(), secret).
+		wantError(t, "a wrong verifier", http.StatusBadRequest, "invalid_grant")
+	first := p.exchange(t, codeForm(code, a.verifier), c.ID.String(), secret)
+	if first.status != http.StatusOK || first.AccessToken == "" {
+		t.Fatalf("the client's exchange after the failures: %d %s %s", first.status, first.Error, first.Description)
+	}
+	// Someone who saw the code but has no secret cannot revoke the tokens.
+	p.exchange(t, codeForm(code, "x"), c.ID.String(), "").wantError(t, "no secret", http.StatusUnauthorized, "invalid_client")
+	if status, _ := p.userinfo(t, first.AccessToken); status != http.StatusOK {
+		t.Errorf("an unauthenticated replay revoked the tokens: userinfo %d", status)
+	}
 }
 
 // TestPublicClient: a public client (auth method none) logs in with PKCE
@@ -455,6 +487,9 @@ func TestDiscovery(t *testing.T) {
 	}
 	if doc["issuer"] != p.url {
 		t.Errorf("issuer = %v, want %s", doc["issuer"], p.url)
+	}
+	if got := strs(doc["response_types_supported"]); !slices.Equal(got, []string{"code"}) {
+		t.Errorf("response_types_supported = %v, want [code]", got)
 	}
 	if doc["authorization_response_iss_parameter_supported"] != true {
 		t.Errorf("authorization_response_iss_parameter_supported = %v, want true", doc["authorization_response_iss_parameter_supported"])

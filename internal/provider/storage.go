@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -185,14 +184,11 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	return s.grant(ctx, id)
 }
 
-// AuthRequestByCode claims a code: it works once. A second use revokes the
-// tokens issued for the first (RFC 6749, section 4.1.2).
+// AuthRequestByCode looks a code up without using it. The token endpoint
+// does not come here: Provider.TokenHandler checks the client and the PKCE
+// verifier first and then claims the code once.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	g, err := s.p.opts.Grants.ExchangeCode(ctx, code, s.now().Add(TokenLifetime))
-	if errors.Is(err, postgres.ErrCodeReplayed) {
-		s.p.log.LogAttrs(ctx, slog.LevelWarn, "authorization code replayed: its tokens are revoked")
-		return nil, notFound("code used before")
-	}
+	g, err := s.p.opts.Grants.FindByCode(ctx, code)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			return nil, notFound("unknown or expired code")
@@ -249,6 +245,11 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 		if err := s.p.opts.Grants.RevokeUserAtClient(ctx, uid, cid); err != nil {
 			return err
 		}
+	}
+	// Without a verified id_token_hint there is no user: any site could
+	// link here, so the platform's own session is left alone.
+	if userID == "" {
+		return nil
 	}
 	if _, ok := s.p.opts.Sessions.Account(ctx); ok {
 		return s.p.opts.Sessions.SignOut(ctx)
