@@ -147,9 +147,9 @@ func TestMakeRunServesAndStopsGracefully(t *testing.T) {
 	cmd.Dir = repoRoot()
 	// Its own ports for the simulator and the mail catcher too, so it runs
 	// beside the other tests (and beside a developer's own make run).
-	simAddr, mailAddr := freeAddr(t), freeAddr(t)
+	simAddr, mailAddr, spAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	cmd.Env = append(testEnv(dbtest.NewURL(t), addr), "ADDR="+addr,
-		"SIM_ADDR="+simAddr, "MAIL_SMTP_ADDR="+freeAddr(t), "MAIL_HTTP_ADDR="+mailAddr)
+		"SIM_ADDR="+simAddr, "MAIL_SMTP_ADDR="+freeAddr(t), "MAIL_HTTP_ADDR="+mailAddr, "DEMO_SP_ADDR="+spAddr)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -187,6 +187,16 @@ func TestMakeRunServesAndStopsGracefully(t *testing.T) {
 		resp.Body.Close()
 		if resp.Request.URL.Host != simAddr {
 			t.Errorf("GET /login after make run ended at %s, want the simulator", resp.Request.URL)
+		}
+	}
+	// The demo service runs too, and its login leads through the platform.
+	waitHealthy(t, "http://"+spAddr+"/healthz", exited)
+	if resp, err := http.Get("http://" + spAddr + "/login"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.Request.URL.Host != simAddr {
+			t.Errorf("the demo service's login ended at %s, want the simulator by way of the platform", resp.Request.URL)
 		}
 	}
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
