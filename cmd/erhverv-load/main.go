@@ -1,8 +1,10 @@
-// Command erhverv-load is the integrators' API load test: it seeds a
-// database with the load-test data set (internal/seed, LoadPlan) and drives
-// the token and decision endpoints of a running server at a fixed rate with
-// vegeta, checking every answer against the plan. The figures and the exact
-// commands are in docs/PERFORMANCE.md, "Integrator API".
+// Command erhverv-load is the platform's load test. For the integrators'
+// API it seeds a database with the load-test data set (internal/seed,
+// LoadPlan) and drives the token and decision endpoints of a running server
+// at a fixed rate with vegeta, checking every answer against the plan. For
+// services it drives complete logins through the MitID simulator, as a
+// browser and a service would. The figures and the exact commands are in
+// docs/PERFORMANCE.md, "Integrator API" and "Logins to services".
 package main
 
 import (
@@ -22,7 +24,7 @@ const (
 	exitUsage   = 2
 )
 
-const usage = `erhverv-load: load test of the integrators' API (docs/PERFORMANCE.md)
+const usage = `erhverv-load: load test of the integrators' API and of logins to services (docs/PERFORMANCE.md)
 
 Usage:
   erhverv-load seed [--database-url URL] [--create-database] [--migrate]
@@ -42,7 +44,20 @@ Usage:
       a request failed or a decision was not the one the data set implies
       (with --find-max: when no rate held, or any answer was wrong).
 
-Run "erhverv-load seed -h" or "erhverv-load run -h" for every flag.
+  erhverv-load logins [--issuer http://127.0.0.1:8080] [--client-id ID]
+                      [--client-secret S] [--redirect-uri URI] [--persons demo-lars,...]
+                      [--rate 50] [--duration 30s] [--warmup 5s] [--json]
+                      [--server-pid PID] [--sim-pid PID] [--db-pid PID]
+                      [--find-max --rates 50,100,... --max-p99 1s]
+      Log in to a service at a fixed rate, each login complete and from a new
+      browser: the service's request (PKCE, state, nonce), the platform, the
+      MitID simulator's login page and form, back to the service, the token
+      exchange and the ID token verified. Defaults to the demo service's client
+      and the demo people that erhverv seed demo makes. Reports logins/s,
+      failures by step, and the latency of a whole login and of each step.
+      Exits 1 when a login failed (with --find-max: when no rate held).
+
+Run "erhverv-load seed -h", "erhverv-load run -h" or "erhverv-load logins -h" for every flag.
 `
 
 func main() {
@@ -77,6 +92,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.seed(ctx, args[1:])
 	case "run":
 		err = m.run(ctx, args[1:])
+	case "logins":
+		err = m.logins(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 	default:
