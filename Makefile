@@ -75,9 +75,9 @@ bench: ## run the Go benchmarks (figures in docs/PERFORMANCE.md)
 	go test -run '^$$' -bench . -benchmem ./internal/authz/
 
 .PHONY: load
-load: build ## build bin/erhverv-load, the integrator API load test (its commands: docs/PERFORMANCE.md)
+load: build ## build bin/erhverv-load, the load test of the integrator API and of logins to services (docs/PERFORMANCE.md)
 	CGO_ENABLED=0 go build -o bin/ ./cmd/erhverv-load
-	@echo "see docs/PERFORMANCE.md, 'Integrator API', for the seed and run commands"
+	@echo "see docs/PERFORMANCE.md: 'Integrator API' (erhverv-load seed, run) and 'Logins to services' (erhverv-load logins, against make run)"
 
 .PHONY: generate
 generate: ## regenerate templ components

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ func (m *Main) logins(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("logins", flag.ContinueOnError)
 	var o loginsOptions
 	fs.StringVar(&o.cfg.issuer, "issuer", "http://127.0.0.1:8080", "the platform (the OpenID Provider's issuer)")
-	fs.StringVar(&o.cfg.clientID, "client-id", seed.DemoServiceClientID.String(), "the service's client id (default: the demo service's, which erhverv seed demo registers)")
+	fs.StringVar(&o.cfg.clientID, "client-id", seed.DemoServiceClientID.String(), "the service's client id; the default is the demo service's, which erhverv seed demo registers")
 	fs.StringVar(&o.cfg.clientSecret, "client-secret", seed.DemoServiceSecret, "the service's client secret, sent with client_secret_basic")
 	fs.StringVar(&o.cfg.redirectURI, "redirect-uri", "http://127.0.0.1:8070/callback", "the service's redirect URI: never fetched, the login stops there")
 	fs.StringVar(&o.cfg.authenticator, "authenticator", "code_app", "the authenticator picked on the simulator's page: code_app, code_app_high, code_token, chip or password")
@@ -129,7 +130,11 @@ func (m *Main) logins(ctx context.Context, args []string) error {
 		if o.jsonOut {
 			out = m.Stderr
 		}
-		fmt.Fprintf(out, "warm-up     %d logins at %.0f/s, %d failed\n\n", w.Logins, w.Asked, w.Failed)
+		fmt.Fprintf(out, "warm-up     %d logins at %.0f/s, %d failed\n", w.Logins, w.Asked, w.Failed)
+		if w.Failed > 0 {
+			fmt.Fprintf(out, "            %s\n", w.failureList())
+		}
+		fmt.Fprintln(out)
 	}
 	if o.findMax {
 		return m.findMaxLogins(ctx, p, o, about)
@@ -315,9 +320,13 @@ func (s *loginStats) add(r loginResult) {
 		s.end = e
 	}
 	if r.err != nil {
-		st := r.failedStep()
+		st, msg := r.failedStep(), r.err.Error()
+		var se *stepError
+		if errors.As(r.err, &se) {
+			msg = se.err.Error() // the step is named beside it
+		}
 		if s.failures[st] == 0 {
-			s.examples[st] = r.err.Error()
+			s.examples[st] = msg
 		}
 		s.failures[st]++
 		return

@@ -364,7 +364,7 @@ func (b *browser) follow(req *http.Request) (stop, error) {
 		}
 		if resp.StatusCode < 300 || resp.StatusCode >= 400 {
 			if resp.StatusCode != http.StatusOK || s != stepSimPage {
-				return stop{}, failAt(s, "status %d at %s%s", resp.StatusCode, req.URL.Path, pageMessage(body))
+				return stop{}, failAt(s, "status %d at %s%s", resp.StatusCode, req.URL.Path, pageMessage(resp.Header.Get("Content-Type"), body))
 			}
 			return stop{step: s, url: req.URL, status: resp.StatusCode, body: body}, nil
 		}
@@ -414,9 +414,20 @@ func (b *browser) classify(req *http.Request) step {
 	return stepOther
 }
 
-// pageMessage is the simulator's error message on a page, if it shows
-// one, for the report.
-func pageMessage(page []byte) string {
+// pageMessage is what a refusal says, for the report: the simulator's
+// error message on its page, or the start of a plain-text answer (the OP
+// library answers a bad authorization request so).
+func pageMessage(contentType string, page []byte) string {
+	if strings.HasPrefix(contentType, "text/plain") {
+		msg, _, _ := strings.Cut(strings.TrimSpace(string(page)), "\n")
+		if r := []rune(msg); len(r) > 120 {
+			msg = string(r[:120]) + "…"
+		}
+		if msg != "" {
+			return ": " + msg
+		}
+		return ""
+	}
 	const marker = `data-testid="login-error">`
 	_, rest, ok := strings.Cut(string(page), marker)
 	if !ok {

@@ -110,6 +110,22 @@ func TestParseSimLoginPageRefusals(t *testing.T) {
 	}
 }
 
+func TestPageMessage(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ contentType, body, want string }{
+		{"text/plain; charset=utf-8", "The requested redirect_uri is missing.\nMore.", ": The requested redirect_uri is missing."},
+		{"text/plain", strings.Repeat("æ", 130), ": " + strings.Repeat("æ", 120) + "…"},
+		{"text/html; charset=utf-8", `<p class="error" data-testid="login-error">Identiteten er &quot;spærret&quot;</p>`, `: Identiteten er "spærret"`},
+		{"text/html", "<p>Fejl</p>", ""},
+		{"text/plain", "", ""},
+	}
+	for _, c := range cases {
+		if got := pageMessage(c.contentType, []byte(c.body)); got != c.want {
+			t.Errorf("pageMessage(%q, %q) = %q, want %q", c.contentType, c.body, got, c.want)
+		}
+	}
+}
+
 func TestCheckAnswer(t *testing.T) {
 	t.Parallel()
 	const iss = "http://127.0.0.1:8080"
@@ -177,7 +193,7 @@ func TestLoginStats(t *testing.T) {
 	if failed["token"] != 5 || failed["sim login page"] != 5 || failed["authorize"] != 0 {
 		t.Errorf("failures by step %v, want token 5 and sim login page 5", failed)
 	}
-	if got := sum.failureList(); !strings.Contains(got, "sim login page ×5 (sim login page: no identity)") || !strings.Contains(got, "token ×5") {
+	if got := sum.failureList(); !strings.Contains(got, "sim login page ×5 (no identity)") || !strings.Contains(got, "token ×5") {
 		t.Errorf("failure list %q", got)
 	}
 	if sum.holds(time.Second) {
