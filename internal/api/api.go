@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,6 +29,7 @@ import (
 	"github.com/erhverv/erhverv/internal/domain"
 	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/rights"
+	"github.com/erhverv/erhverv/internal/ttlcache"
 )
 
 // Options are the API's dependencies, wired by cmd/erhverv.
@@ -65,15 +65,14 @@ type API struct {
 	now     func() time.Time
 	policy  *Policy
 	keys    *keyRing
-	clients *clientCache
+	clients *ttlcache.Cache[uuid.UUID, *domain.APIClient]
 	tokens  *tokenCache
 	limits  *limiters
 	doc     []byte
 
 	codeGrant http.Handler // the OpenID Provider's authorization_code grant
 
-	touchMu sync.Mutex
-	touched map[uuid.UUID]time.Time
+	touched *ttlcache.Every[uuid.UUID] // last-used writes, once a minute per client
 }
 
 // New prepares the API: it loads the policy and the OpenAPI document, and
@@ -82,7 +81,7 @@ func New(ctx context.Context, opts Options) (*API, error) {
 	if opts.BaseURL == nil || opts.DB == nil || opts.Clients == nil || opts.Keys == nil || opts.Idempotency == nil {
 		return nil, errors.New("api: BaseURL, DB, Clients, Keys and Idempotency are needed")
 	}
-	a := &API{opts: opts, log: opts.Logger, now: opts.Now, tokens: newTokenCache(), limits: newLimiters(), touched: map[uuid.UUID]time.Time{}}
+	a := &API{opts: opts, log: opts.Logger, now: opts.Now, tokens: newTokenCache(), limits: newLimiters(), touched: ttlcache.NewEvery[uuid.UUID](time.Minute)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -103,7 +102,7 @@ func New(ctx context.Context, opts Options) (*API, error) {
 	if err := a.keys.init(ctx); err != nil {
 		a.log.Warn("token signing keys unavailable; tokens cannot be issued until they load", "error", err.Error())
 	}
-	a.clients = newClientCache(opts.Clients, clock)
+	a.clients = ttlcache.New(clientTTL, clock, opts.Clients.FindForAuth)
 	return a, nil
 }
 
@@ -138,7 +137,7 @@ func (a *API) listenRevocations(ctx context.Context) {
 					return err
 				}
 				if id, err := uuid.Parse(n.Payload); err == nil {
-					a.clients.drop(id)
+					a.clients.Drop(id)
 				}
 			}
 		}()

@@ -77,7 +77,7 @@ func (a *API) authenticate(c *gin.Context) {
 		return
 	}
 	id, _ := uuid.Parse(claims.ClientID)
-	client, err := a.clients.get(c.Request.Context(), id)
+	client, err := a.clients.Get(c.Request.Context(), id)
 	if err != nil || !client.Active() || client.OrgID.String() != claims.OrgID {
 		a.unauthenticated(c, "invalid_token", "The client of this token is revoked or unknown.")
 		return
@@ -170,67 +170,18 @@ func (t *tokenCache) put(raw string, c *accessClaims) {
 	t.mu.Unlock()
 }
 
-// clientCache keeps clients (with their credentials) for clientTTL, so a
-// busy client costs no query per request; a revocation reaches every
-// replica within clientTTL (and the revoking replica at once, through drop).
-type clientCache struct {
-	store   *postgres.APIClients
-	now     func() time.Time
-	mu      sync.RWMutex
-	clients map[uuid.UUID]cachedClient
-}
-
-type cachedClient struct {
-	client *domain.APIClient
-	at     time.Time
-}
-
-// clientTTL bounds how long a revoked client's tokens still work.
+// clientTTL bounds how long a revoked client's tokens still work on
+// another replica: clients (with their credentials) are cached this long, so
+// a busy client costs no query per request. The revoking replica forgets the
+// client at once (the revocation listener drops it).
 const clientTTL = 5 * time.Second
-
-func newClientCache(store *postgres.APIClients, now func() time.Time) *clientCache {
-	return &clientCache{store: store, now: now, clients: map[uuid.UUID]cachedClient{}}
-}
-
-func (cc *clientCache) get(ctx context.Context, id uuid.UUID) (*domain.APIClient, error) {
-	now := cc.now()
-	cc.mu.RLock()
-	e, ok := cc.clients[id]
-	cc.mu.RUnlock()
-	if ok && now.Sub(e.at) < clientTTL {
-		return e.client, nil
-	}
-	client, err := cc.store.FindForAuth(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	cc.mu.Lock()
-	if len(cc.clients) > 10_000 {
-		cc.clients = map[uuid.UUID]cachedClient{}
-	}
-	cc.clients[id] = cachedClient{client: client, at: now}
-	cc.mu.Unlock()
-	return client, nil
-}
-
-// Drop forgets a client, so its revocation takes effect at once here.
-func (cc *clientCache) drop(id uuid.UUID) {
-	cc.mu.Lock()
-	delete(cc.clients, id)
-	cc.mu.Unlock()
-}
 
 // touch records a client's last use, at most once a minute per client and
 // off the request's path.
 func (a *API) touch(id uuid.UUID, now time.Time) {
-	a.touchMu.Lock()
-	last, seen := a.touched[id]
-	if seen && now.Sub(last) < time.Minute {
-		a.touchMu.Unlock()
+	if !a.touched.Due(id, now) {
 		return
 	}
-	a.touched[id] = now
-	a.touchMu.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -231,7 +231,7 @@ func TestBearerRefusals(t *testing.T) {
 	if err := e.Clients.Revoke(context.Background(), postgres.Actor{Label: "test"}, org.ID, client.ID); err != nil {
 		t.Fatal(err)
 	}
-	e.API.clients.drop(client.ID) // what the revocation listener does on NOTIFY
+	e.API.clients.Drop(client.ID) // what the revocation listener does on NOTIFY
 	e.problemOf(t, e.do(t, http.MethodGet, "/api/v1/users", good, nil, nil), http.StatusUnauthorized, domain.EUNAUTHENTICATED)
 }
 

@@ -163,7 +163,7 @@ func (a *API) checkSecret(ctx context.Context, rawID, secret string) (*domain.AP
 	if err != nil {
 		return nil, errBadClient
 	}
-	client, err := a.clients.get(ctx, id)
+	client, err := a.clients.Get(ctx, id)
 	if err != nil || !client.Active() || client.AuthMethod != domain.APIAuthSecret ||
 		subtle.ConstantTimeCompare(postgres.HashSecret(secret), client.SecretHash) != 1 {
 		return nil, errBadClient
@@ -175,26 +175,24 @@ func (a *API) checkSecret(ctx context.Context, rawID, secret string) (*domain.AP
 // client's registered key, issued by and about the client, for this token
 // endpoint, unexpired, and never seen before.
 func (a *API) checkAssertion(ctx context.Context, rawID, assertion string) (*domain.APIClient, error) {
-	if rawID == "" {
-		sub, err := clientauth.UnverifiedSubject(assertion)
-		if err != nil {
-			return nil, errBadClient
-		}
-		rawID = sub
-	}
-	id, err := uuid.Parse(rawID)
+	var client *domain.APIClient
+	err := clientauth.Authenticate(rawID, assertion, []string{a.issuer() + TokenPath, a.issuer()}, a.now(),
+		func(id string) ([]byte, error) {
+			uid, err := uuid.Parse(id)
+			if err != nil {
+				return nil, err
+			}
+			c, err := a.clients.Get(ctx, uid)
+			if err != nil || !c.Active() || c.AuthMethod != domain.APIAuthPrivateKeyJWT {
+				return nil, errBadClient
+			}
+			client = c
+			return c.PublicJWK, nil
+		},
+		func(jti string, expires time.Time) error {
+			return a.opts.Clients.UseAssertionJTI(ctx, client.ID, jti, expires)
+		})
 	if err != nil {
-		return nil, errBadClient
-	}
-	client, err := a.clients.get(ctx, id)
-	if err != nil || !client.Active() || client.AuthMethod != domain.APIAuthPrivateKeyJWT {
-		return nil, errBadClient
-	}
-	jti, expires, err := clientauth.Verify(assertion, rawID, client.PublicJWK, []string{a.issuer() + TokenPath, a.issuer()}, a.now())
-	if err != nil {
-		return nil, errBadClient
-	}
-	if err := a.opts.Clients.UseAssertionJTI(ctx, client.ID, jti, expires); err != nil {
 		return nil, errBadClient
 	}
 	return client, nil

@@ -66,3 +66,31 @@ func Verify(assertion, clientID string, publicJWK []byte, audiences []string, no
 	}
 	return claims.ID, claims.Expiry.Time(), nil
 }
+
+// Authenticate verifies a client's assertion end to end: the client is
+// rawID, or the assertion's subject when the request names none; key
+// returns that client's registered public key (an error for an unknown
+// client or one that authenticates otherwise); the assertion must verify
+// (Verify) and its jti is then recorded by useOnce, so it works once.
+func Authenticate(rawID, assertion string, audiences []string, now time.Time,
+	key func(clientID string) ([]byte, error), useOnce func(jti string, expires time.Time) error) error {
+	if rawID == "" {
+		sub, err := UnverifiedSubject(assertion)
+		if err != nil {
+			return err
+		}
+		rawID = sub
+	}
+	publicJWK, err := key(rawID)
+	if err != nil {
+		return ErrInvalid
+	}
+	jti, expires, err := Verify(assertion, rawID, publicJWK, audiences, now)
+	if err != nil {
+		return err
+	}
+	if err := useOnce(jti, expires); err != nil {
+		return ErrInvalid
+	}
+	return nil
+}

@@ -48,7 +48,13 @@ type User struct {
 // LoginStillValid reports whether a login at loggedInAt outlives the last
 // time an administrator ended the user's sessions.
 func (u *User) LoginStillValid(loggedInAt time.Time) bool {
-	return u.SessionsEndedAt == nil || loggedInAt.After(*u.SessionsEndedAt)
+	return LoginOutlives(loggedInAt, u.SessionsEndedAt)
+}
+
+// LoginOutlives reports whether a login at loggedInAt came after the user's
+// sessions were last ended (sessionsEndedAt; nil: never).
+func LoginOutlives(loggedInAt time.Time, sessionsEndedAt *time.Time) bool {
+	return sessionsEndedAt == nil || loggedInAt.After(*sessionsEndedAt)
 }
 
 // FullName is the name as shown in lists.

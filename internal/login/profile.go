@@ -102,9 +102,9 @@ func (oiosamlProfile) Person(c map[string]any) (Person, error) {
 		CPR:        str(c, claimOIOCPR),
 		CPRUUID:    str(c, claimOIOCPRUUID),
 		BirthDate:  str(c, claimOIOBirthDate),
-		LoA:        parseLevelClaim(firstOf(c, claimOIOLoA, "acr")),
-		IAL:        parseLevelClaim(str(c, claimOIOIAL)),
-		AAL:        parseLevelClaim(str(c, claimOIOAAL)),
+		LoA:        ParseLevelClaim(firstOf(c, claimOIOLoA, "acr")),
+		IAL:        ParseLevelClaim(str(c, claimOIOIAL)),
+		AAL:        ParseLevelClaim(str(c, claimOIOAAL)),
 		AMR:        strs(c, "amr"),
 		Represents: strs(c, claimOIORepresenting),
 	}
@@ -129,9 +129,9 @@ func (signaturgruppenProfile) Person(c map[string]any) (Person, error) {
 		CPR:        str(c, "dk.cpr"),
 		CPRUUID:    str(c, "nemlogin.cpr_uuid"),
 		BirthDate:  str(c, "mitid.date_of_birth"),
-		LoA:        parseLevelClaim(firstOf(c, "loa", "acr")),
-		IAL:        parseLevelClaim(str(c, "ial")),
-		AAL:        parseLevelClaim(str(c, "aal")),
+		LoA:        ParseLevelClaim(firstOf(c, "loa", "acr")),
+		IAL:        ParseLevelClaim(str(c, "ial")),
+		AAL:        ParseLevelClaim(str(c, "aal")),
 		AMR:        strs(c, "amr"),
 		Represents: strs(c, "nemlogin.authorized_to_represent"),
 	}
@@ -158,7 +158,7 @@ func (iduraProfile) Person(c map[string]any) (Person, error) {
 		LastName:  str(c, "family_name"),
 		CPR:       str(c, "cprNumberIdentifier"),
 		BirthDate: str(c, "birthdate"),
-		LoA:       parseLevelClaim(str(c, "acr")),
+		LoA:       ParseLevelClaim(str(c, "acr")),
 		AMR:       strs(c, "amr"),
 	}
 	p.IAL, p.AAL = p.LoA, p.LoA

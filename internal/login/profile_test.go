@@ -105,8 +105,8 @@ func TestLevels(t *testing.T) {
 		"":                                                      LevelNone,
 		"urn:grn:authn:dk:mitid:business":                       LevelNone,
 	} {
-		if got := parseLevelClaim(in); got != want {
-			t.Errorf("parseLevelClaim(%q) = %v, want %v", in, got, want)
+		if got := ParseLevelClaim(in); got != want {
+			t.Errorf("ParseLevelClaim(%q) = %v, want %v", in, got, want)
 		}
 	}
 	p := Person{LoA: LevelHigh, IAL: LevelSubstantial, AAL: LevelHigh}

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
 
 	"github.com/erhverv/erhverv/internal/authz"
@@ -20,6 +19,7 @@ import (
 	"github.com/erhverv/erhverv/internal/pii"
 	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/rights"
+	"github.com/erhverv/erhverv/internal/server"
 	"github.com/erhverv/erhverv/web"
 	"github.com/erhverv/erhverv/web/pages"
 )
@@ -187,11 +187,5 @@ func (p *Portal) renderError(c *gin.Context, status int) {
 	render(c, status, pages.Error(pages.NewErrorView(p.lang(c), status)))
 }
 
-func render(c *gin.Context, status int, page templ.Component) {
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("Cache-Control", "no-store")
-	c.Status(status)
-	if err := page.Render(c.Request.Context(), c.Writer); err != nil {
-		_ = c.Error(err)
-	}
-}
+// render writes a portal page (server.Page).
+var render = server.Page

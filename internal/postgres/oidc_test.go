@@ -119,17 +119,15 @@ func TestOIDCGrantLifecycle(t *testing.T) {
 	if err := grants.Create(ctx, id, c.ID, []byte(`{}`), domain.LoASubstantial, time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := grants.SaveCode(ctx, id, "code-1", time.Now().Add(time.Minute)); domain.ErrorCode(err) != domain.ECONFLICT {
+	login := postgres.OIDCLogin{UserID: lars, OrgID: nordlys, Level: domain.LoASubstantial, AMR: []string{"mitid:code_app"}, AuthTime: time.Now()}
+	if _, err := grants.ExchangeCode(ctx, "code-1", time.Now().Add(5*time.Minute)); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Errorf("a code for an unanswered request: %v", err)
 	}
-	if err := grants.Complete(ctx, id, lars, nordlys, domain.LoASubstantial, []string{"mitid:code_app"}, time.Now()); err != nil {
+	if err := grants.Complete(ctx, id, login, "code-1", time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := grants.Complete(ctx, id, lars, nordlys, domain.LoASubstantial, nil, time.Now()); domain.ErrorCode(err) != domain.ECONFLICT {
+	if err := grants.Complete(ctx, id, login, "code-other", time.Now().Add(time.Minute)); domain.ErrorCode(err) != domain.ECONFLICT {
 		t.Errorf("a second answer: %v", err)
-	}
-	if err := grants.SaveCode(ctx, id, "code-1", time.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
 	}
 	g, err := grants.ExchangeCode(ctx, "code-1", time.Now().Add(5*time.Minute))
 	if err != nil || g.ID != id || *g.UserID != lars {
@@ -151,8 +149,7 @@ func TestOIDCGrantLifecycle(t *testing.T) {
 	// Ending Lars's sessions revokes a live token of his.
 	id2 := uuid.New()
 	_ = grants.Create(ctx, id2, c.ID, []byte(`{}`), domain.LoASubstantial, time.Now().Add(time.Minute))
-	_ = grants.Complete(ctx, id2, lars, nordlys, domain.LoASubstantial, nil, time.Now())
-	_ = grants.SaveCode(ctx, id2, "code-2", time.Now().Add(time.Minute))
+	_ = grants.Complete(ctx, id2, login, "code-2", time.Now().Add(time.Minute))
 	if _, err := grants.ExchangeCode(ctx, "code-2", time.Now().Add(5*time.Minute)); err != nil {
 		t.Fatal(err)
 	}

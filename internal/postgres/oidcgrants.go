@@ -102,32 +102,30 @@ func (s *OIDCGrants) Find(ctx context.Context, id uuid.UUID) (*OIDCGrant, error)
 	return row.toGrant(), nil
 }
 
-// Complete records the login that answers the request: the business
-// identity and how the person logged in. A request is answered once; a
-// second answer (another tab, a replayed form) is ECONFLICT.
-func (s *OIDCGrants) Complete(ctx context.Context, id, userID, orgID uuid.UUID, level string, amr []string, authTime time.Time) error {
+// OIDCLogin is the login that answers an authorization request.
+type OIDCLogin struct {
+	UserID   uuid.UUID
+	OrgID    uuid.UUID
+	Level    string // domain.LoA*
+	AMR      []string
+	AuthTime time.Time
+}
+
+// Complete records the login that answers the request and the hash of the
+// code issued for it, in one statement; the code must be exchanged before
+// codeExpires. A request is answered once; a second answer (another tab, a
+// replayed form) is ECONFLICT.
+func (s *OIDCGrants) Complete(ctx context.Context, id uuid.UUID, l OIDCLogin, code string, codeExpires time.Time) error {
 	now := s.db.Now().UTC()
-	res := s.db.gorm.WithContext(ctx).Exec(`UPDATE oidc_grants SET user_id = ?, org_id = ?, level = ?, amr = ?, auth_time = ?, completed_at = ?
-		WHERE id = ? AND completed_at IS NULL AND expires_at > ?`, userID, orgID, level, pq.StringArray(amr), authTime, now, id, now)
+	res := s.db.gorm.WithContext(ctx).Exec(`UPDATE oidc_grants SET user_id = ?, org_id = ?, level = ?, amr = ?, auth_time = ?,
+		completed_at = ?, code_hash = ?, expires_at = ?
+		WHERE id = ? AND completed_at IS NULL AND expires_at > ?`,
+		l.UserID, l.OrgID, l.Level, pq.StringArray(l.AMR), l.AuthTime, now, HashCode(code), codeExpires, id, now)
 	if res.Error != nil {
 		return pgError("complete oidc grant", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return &domain.Error{Code: domain.ECONFLICT, Key: "oidc.grant_answered", Message: "The login request was answered already or has expired."}
-	}
-	return nil
-}
-
-// SaveCode stores the hash of the code issued for a completed request; the
-// code must be exchanged before codeExpires.
-func (s *OIDCGrants) SaveCode(ctx context.Context, id uuid.UUID, code string, codeExpires time.Time) error {
-	res := s.db.gorm.WithContext(ctx).Exec(`UPDATE oidc_grants SET code_hash = ?, expires_at = ?
-		WHERE id = ? AND completed_at IS NOT NULL AND code_hash IS NULL`, HashCode(code), codeExpires, id)
-	if res.Error != nil {
-		return pgError("save oidc code", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return &domain.Error{Code: domain.ECONFLICT, Key: "oidc.code_issued", Message: "A code was issued for this login already."}
 	}
 	return nil
 }
@@ -235,7 +233,7 @@ func (l *LoginIdentity) Usable() bool {
 // LoginStillValid reports whether a login at loggedInAt outlives the last
 // time an administrator ended the user's sessions.
 func (l *LoginIdentity) LoginStillValid(loggedInAt time.Time) bool {
-	return l.SessionsEndedAt == nil || loggedInAt.After(*l.SessionsEndedAt)
+	return domain.LoginOutlives(loggedInAt, l.SessionsEndedAt)
 }
 
 const loginIdentitySelect = `SELECT u.id AS user_id, u.first_name, u.last_name, u.email, u.anonymous, u.status, u.sessions_ended_at,
@@ -270,5 +268,5 @@ func (s *OIDCGrants) LoginIdentity(ctx context.Context, userID uuid.UUID) (*Logi
 // TouchLastLogin records that the client logged someone in at.
 func (s *OIDCGrants) TouchLastLogin(ctx context.Context, clientID uuid.UUID, at time.Time) error {
 	return pgError("touch oidc client", s.db.gorm.WithContext(ctx).Exec(
-		"UPDATE oidc_clients SET last_login_at = ? WHERE id = ? AND (last_login_at IS NULL OR last_login_at < ?)", at, clientID, at.Add(-time.Minute)).Error)
+		"UPDATE oidc_clients SET last_login_at = ? WHERE id = ? AND (last_login_at IS NULL OR last_login_at < ?)", at, clientID, at).Error)
 }

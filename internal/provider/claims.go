@@ -7,6 +7,7 @@ import (
 
 	"github.com/erhverv/erhverv/internal/bpp"
 	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/internal/postgres"
 )
 
@@ -96,9 +97,10 @@ func (l *loginClaims) set(ui *oidc.UserInfo) {
 	ui.Subject = id.UserID.String()
 	add := func(key string, v any) { ui.AppendClaims(names[key], v) }
 	add("spec", SpecVersion)
-	add("loa", levelURI("loa", l.level))
-	add("ial", levelURI("ial", l.level))
-	add("aal", levelURI("aal", l.level))
+	level := login.LevelOfLoA(l.level)
+	add("loa", level.NSISURI("loa"))
+	add("ial", level.NSISURI("ial"))
+	add("aal", level.NSISURI("aal"))
 	if l.style == domain.ClaimStyleShort {
 		add("uuid", id.UserID.String())
 	} else {

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -132,7 +134,7 @@ func (p *Provider) loggedOut(c *gin.Context) {
 	lang := web.NormalizeLang(c.Query("lang"))
 	v := pages.NewErrorView(lang, http.StatusOK)
 	v.Title, v.Message = web.T(lang, "sso.logged_out.title"), web.T(lang, "sso.logged_out.message")
-	render(c, http.StatusOK, pages.Error(v))
+	server.Page(c, http.StatusOK, pages.Error(v))
 }
 
 // request loads an open request and its client; otherwise it has answered
@@ -151,7 +153,7 @@ func (p *Provider) request(c *gin.Context, rawID string) (*authRequest, *domain.
 		lang := web.NormalizeLang(c.Query("lang"))
 		v := pages.NewErrorView(lang, http.StatusBadRequest)
 		v.Title, v.Message = web.T(lang, "sso.request_gone.title"), web.T(lang, "sso.request_gone.message")
-		render(c, http.StatusBadRequest, pages.Error(v))
+		server.Page(c, http.StatusBadRequest, pages.Error(v))
 		return nil, nil, false
 	}
 	cl, err := p.storage.client(ctx, a.GetClientID())
@@ -167,7 +169,7 @@ func (p *Provider) request(c *gin.Context, rawID string) (*authRequest, *domain.
 // request: at the level it needs, and fresh enough for max_age (prompt=login
 // is max_age=0). A login made for this very request always is.
 func (p *Provider) loginSatisfies(acct login.Account, a *authRequest) bool {
-	if domain.LoARank(levelOf(acct.Level)) < domain.LoARank(a.grant.RequiredLevel) {
+	if domain.LoARank(acct.Level.LoA()) < domain.LoARank(a.grant.RequiredLevel) {
 		return false
 	}
 	if a.req.MaxAge != nil && acct.LoggedInAt.Before(a.grant.CreatedAt) &&
@@ -185,7 +187,7 @@ func (p *Provider) toBroker(c *gin.Context, a *authRequest, reauthenticate bool)
 		p.renderError(c, http.StatusServiceUnavailable)
 		return
 	}
-	attempt, err := p.opts.Sessions.NewAttempt(ctx, loginLevel(a.grant.RequiredLevel), "service", LoginPath+"?id="+a.GetID())
+	attempt, err := p.opts.Sessions.NewAttempt(ctx, login.LevelOfLoA(a.grant.RequiredLevel), "service", LoginPath+"?id="+a.GetID())
 	if err != nil {
 		p.internalError(c, err)
 		return
@@ -213,9 +215,15 @@ func (p *Provider) complete(c *gin.Context, a *authRequest, cl *domain.OIDCClien
 		p.toBroker(c, a, true)
 		return
 	}
-	level := levelOf(acct.Level)
+	level := acct.Level.LoA()
 	authTime := acct.LoggedInAt.UTC()
-	if err := p.opts.Grants.Complete(ctx, a.grant.ID, id.UserID, id.OrgID, level, acct.AMR, authTime); err != nil {
+	code, err := newCode()
+	if err != nil {
+		p.internalError(c, err)
+		return
+	}
+	login := postgres.OIDCLogin{UserID: id.UserID, OrgID: id.OrgID, Level: level, AMR: acct.AMR, AuthTime: authTime}
+	if err := p.opts.Grants.Complete(ctx, a.grant.ID, login, code, p.now().Add(codeLifetime)); err != nil {
 		if domain.ErrorCode(err) == domain.ECONFLICT {
 			p.renderError(c, http.StatusConflict)
 			return
@@ -235,10 +243,13 @@ func (p *Provider) complete(c *gin.Context, a *authRequest, cl *domain.OIDCClien
 			return
 		}
 	}
-	if err := p.opts.Grants.TouchLastLogin(ctx, cl.ID, now); err != nil {
-		p.log.LogAttrs(ctx, slog.LevelWarn, "record the client's last login", slog.String("error", err.Error()))
+	if p.lastLogin.Due(cl.ID, now) {
+		if err := p.opts.Grants.TouchLastLogin(ctx, cl.ID, now); err != nil {
+			p.log.LogAttrs(ctx, slog.LevelWarn, "record the client's last login", slog.String("error", err.Error()))
+		}
 	}
-	target, err := op.BuildAuthResponseCallbackURL(op.ContextWithIssuer(ctx, p.issuer), a, p.op)
+	target, err := op.AuthResponseURL(a.GetRedirectURI(), a.GetResponseType(), a.GetResponseMode(),
+		&op.CodeResponseType{Code: code, State: a.GetState()}, p.op.Encoder())
 	if err != nil {
 		p.answerError(c, a, err)
 		return
@@ -289,20 +300,11 @@ func (p *Provider) render(c *gin.Context, status int, cl *domain.OIDCClient, pag
 		}
 	}
 	c.Header("Content-Security-Policy", server.ContentSecurityPolicy(origins))
-	render(c, status, page)
-}
-
-func render(c *gin.Context, status int, page templ.Component) {
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("Cache-Control", "no-store")
-	c.Status(status)
-	if err := page.Render(c.Request.Context(), c.Writer); err != nil {
-		_ = c.Error(err)
-	}
+	server.Page(c, status, page)
 }
 
 func (p *Provider) renderError(c *gin.Context, status int) {
-	render(c, status, pages.Error(pages.NewErrorView(web.NormalizeLang(c.Query("lang")), status)))
+	server.Page(c, status, pages.Error(pages.NewErrorView(web.NormalizeLang(c.Query("lang")), status)))
 }
 
 func (p *Provider) internalError(c *gin.Context, err error) {
@@ -310,13 +312,12 @@ func (p *Provider) internalError(c *gin.Context, err error) {
 	p.renderError(c, http.StatusInternalServerError)
 }
 
-// loginLevel is a platform level as the login package's.
-func loginLevel(level string) login.Level {
-	switch level {
-	case domain.LoALow:
-		return login.LevelLow
-	case domain.LoAHigh:
-		return login.LevelHigh
+// newCode is a single-use authorization code: 32 random bytes. Only its
+// SHA-256 is stored.
+func newCode() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
 	}
-	return login.LevelSubstantial
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/rights"
+	"github.com/erhverv/erhverv/internal/ttlcache"
 )
 
 // Paths of the provider's endpoints. The token endpoint and the JWKS are
@@ -102,12 +103,15 @@ type Options struct {
 
 // Provider is the OpenID Provider.
 type Provider struct {
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	issuer  string
-	op      *op.Provider
-	storage *storage
+	opts      Options
+	log       *slog.Logger
+	lastLogin *ttlcache.Every[uuid.UUID] // a client's last-login write, once a minute
+	now       func() time.Time
+	issuer    string
+	op        *op.Provider
+	storage   *storage
+	// discoveryJSON is /.well-known/openid-configuration, built at start.
+	discoveryJSON []byte
 }
 
 // New builds the provider. It needs no database at start.
@@ -117,14 +121,14 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("provider: BaseURL, Clients, Grants, Rights, Sessions, Keys and DataKey are required")
 	}
 	p := &Provider{opts: opts, log: opts.Logger, now: opts.Now,
-		issuer: strings.TrimSuffix(opts.BaseURL.String(), "/")}
+		issuer: strings.TrimSuffix(opts.BaseURL.String(), "/"), lastLogin: ttlcache.NewEvery[uuid.UUID](time.Minute)}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	if p.now == nil {
 		p.now = time.Now
 	}
-	p.storage = &storage{p: p, clients: map[uuid.UUID]cachedClient{}}
+	p.storage = &storage{p: p, clients: ttlcache.New(clientCacheTTL, p.now, opts.Clients.FindForLogin)}
 	derived, err := hkdf.Key(sha256.New, opts.DataKey, nil, "erhverv oidc provider crypto key", 32)
 	if err != nil {
 		return nil, fmt.Errorf("provider: derive crypto key: %w", err)
@@ -155,22 +159,22 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider: %w", err)
 	}
+	if p.discoveryJSON, err = p.discoveryDocument(); err != nil {
+		return nil, fmt.Errorf("provider: discovery document: %w", err)
+	}
 	return p, nil
 }
 
 func supportedClaims() []string {
-	out := []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", ClaimPrivilegesJSON}
-	seen := map[string]bool{}
+	var styleNames []string
 	for _, style := range []string{domain.ClaimStyleOIOSAML3, domain.ClaimStyleShort} {
 		for _, name := range claimNames[style] {
-			if !seen[name] {
-				seen[name] = true
-				out = append(out, name)
-			}
+			styleNames = append(styleNames, name)
 		}
 	}
-	slices.Sort(out[10:])
-	return out
+	slices.Sort(styleNames) // map order would change the document on every start
+	protocol := []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", ClaimPrivilegesJSON}
+	return append(protocol, slices.Compact(styleNames)...)
 }
 
 // Issuer is the provider's issuer identifier.
@@ -201,26 +205,29 @@ func (p *Provider) Mount(r *gin.Engine) {
 // discovery is the library's document plus what it does not know: the iss
 // parameter (RFC 9207) and the NSIS levels acr_values may ask for.
 func (p *Provider) discovery(c *gin.Context) {
-	ctx := op.ContextWithIssuer(c.Request.Context(), p.issuer)
-	cfg := op.CreateDiscoveryConfig(ctx, p.op, p.storage)
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Data(http.StatusOK, "application/json; charset=utf-8", p.discoveryJSON)
+}
+
+// discoveryDocument is built once: nothing in it changes while serving.
+func (p *Provider) discoveryDocument() ([]byte, error) {
+	cfg := op.CreateDiscoveryConfig(op.ContextWithIssuer(context.Background(), p.issuer), p.op, p.storage)
 	raw, err := json.Marshal(cfg)
-	doc := map[string]any{}
-	if err == nil {
-		err = json.Unmarshal(raw, &doc)
-	}
 	if err != nil {
-		c.AbortWithStatus(http.StatusInternalServerError)
-		return
+		return nil, err
+	}
+	doc := map[string]any{}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
 	}
 	delete(doc, "device_authorization_endpoint") // no device flow here
 	doc["authorization_response_iss_parameter_supported"] = true
-	doc["acr_values_supported"] = []string{levelURI("loa", domain.LoALow), levelURI("loa", domain.LoASubstantial), levelURI("loa", domain.LoAHigh)}
+	doc["acr_values_supported"] = []string{login.LevelLow.URI(), login.LevelSubstantial.URI(), login.LevelHigh.URI()}
 	doc["response_modes_supported"] = []string{"query"}
 	doc["response_types_supported"] = []string{"code"}
 	doc["grant_types_supported"] = []string{"authorization_code", "client_credentials"}
 	doc["service_documentation"] = p.issuer + "/api/reference"
-	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, doc)
+	return json.Marshal(doc)
 }
 
 // authorize is the library's authorization endpoint; every redirect it

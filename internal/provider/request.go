@@ -11,6 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/erhverv/erhverv/internal/domain"
+	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/internal/postgres"
 )
 
@@ -54,7 +55,7 @@ func newAuthRequest(g *postgres.OIDCGrant) (*authRequest, error) {
 func (a *authRequest) GetID() string { return a.grant.ID.String() }
 
 // GetACR is the NSIS level URI the person logged in at.
-func (a *authRequest) GetACR() string { return levelURI("loa", a.grant.Level) }
+func (a *authRequest) GetACR() string { return login.LevelOfLoA(a.grant.Level).URI() }
 func (a *authRequest) GetAMR() []string {
 	return a.grant.AMR
 }
@@ -93,36 +94,12 @@ func (a *authRequest) userID() uuid.UUID {
 	return *a.grant.UserID
 }
 
-// levelNames are the NSIS names of the platform's levels.
-var levelNames = map[string]string{domain.LoALow: "Low", domain.LoASubstantial: "Substantial", domain.LoAHigh: "High"}
-
-// levelURI is an NSIS level as the URI of kind loa, ial or aal:
-// https://data.gov.dk/concept/core/nsis/loa/Substantial.
-func levelURI(kind, level string) string {
-	name, ok := levelNames[level]
-	if !ok {
-		return ""
-	}
-	return "https://data.gov.dk/concept/core/nsis/" + kind + "/" + name
-}
-
-// levelFromACR reads one acr value: an NSIS URI of loa (the form services
-// send) or a bare level name. Anything else is "" and asks for nothing.
-func levelFromACR(v string) string {
-	for level, name := range levelNames {
-		if v == levelURI("loa", level) || v == name || v == level {
-			return level
-		}
-	}
-	return ""
-}
-
 // requiredLevel is the higher of the client's minimum and the highest level
 // in acr_values.
 func requiredLevel(clientMin string, acrValues []string) string {
 	level := clientMin
 	for _, v := range acrValues {
-		if l := levelFromACR(v); domain.LoARank(l) > domain.LoARank(level) {
+		if l := login.ParseLevelClaim(v).LoA(); domain.LoARank(l) > domain.LoARank(level) {
 			level = l
 		}
 	}

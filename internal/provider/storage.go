@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -18,24 +17,17 @@ import (
 
 	"github.com/erhverv/erhverv/internal/bpp"
 	"github.com/erhverv/erhverv/internal/domain"
-	"github.com/erhverv/erhverv/internal/login"
 	"github.com/erhverv/erhverv/internal/postgres"
 	"github.com/erhverv/erhverv/internal/rights"
+	"github.com/erhverv/erhverv/internal/ttlcache"
 )
 
 // storage is the OP library's view of the platform: clients from the
 // registry, logins in flight and issued tokens in PostgreSQL (any replica
 // continues what another started), keys shared with the integrator API.
 type storage struct {
-	p *Provider
-
-	mu      sync.Mutex
-	clients map[uuid.UUID]cachedClient
-}
-
-type cachedClient struct {
-	c       *domain.OIDCClient
-	fetched time.Time
+	p       *Provider
+	clients *ttlcache.Cache[uuid.UUID, *domain.OIDCClient]
 }
 
 // clientCacheTTL bounds how long a replica uses a client as it was: a
@@ -62,30 +54,17 @@ func (s *storage) client(ctx context.Context, rawID string) (*domain.OIDCClient,
 	if err != nil {
 		return nil, notFound("unknown client")
 	}
-	now := s.now()
-	s.mu.Lock()
-	cc, ok := s.clients[id]
-	s.mu.Unlock()
-	if !ok || now.Sub(cc.fetched) > clientCacheTTL {
-		c, err := s.p.opts.Clients.FindForLogin(ctx, id)
-		if err != nil {
-			if domain.ErrorCode(err) == domain.ENOTFOUND {
-				return nil, notFound("unknown client")
-			}
-			return nil, err
+	c, err := s.clients.Get(ctx, id)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return nil, notFound("unknown client")
 		}
-		cc = cachedClient{c: c, fetched: now}
-		s.mu.Lock()
-		if len(s.clients) > 10000 { // a bound, not a policy: clients are few
-			clear(s.clients)
-		}
-		s.clients[id] = cc
-		s.mu.Unlock()
+		return nil, err
 	}
-	if !cc.c.Active() {
+	if !c.Active() {
 		return nil, notFound("client revoked")
 	}
-	return cc.c, nil
+	return c, nil
 }
 
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
@@ -198,12 +177,10 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	return newAuthRequest(g)
 }
 
-func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	gid, err := uuid.Parse(id)
-	if err != nil {
-		return notFound("unknown request")
-	}
-	return s.p.opts.Grants.SaveCode(ctx, gid, code, s.now().Add(codeLifetime))
+// SaveAuthCode is the library's callback's way to store a code; the login
+// step issues codes itself (Provider.complete), with the login in one write.
+func (s *storage) SaveAuthCode(context.Context, string, string) error {
+	return errors.New("codes are issued by the login step")
 }
 
 // DeleteAuthRequest is called once the code's tokens are issued; the grant
@@ -427,16 +404,3 @@ func (k publicKey) ID() string                         { return k.kid }
 func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.ES256 }
 func (k publicKey) Use() string                        { return "sig" }
 func (k publicKey) Key() any                           { return k.key }
-
-// levelOf is a portal login's level as the platform's level name.
-func levelOf(l login.Level) string {
-	switch l {
-	case login.LevelLow:
-		return domain.LoALow
-	case login.LevelSubstantial:
-		return domain.LoASubstantial
-	case login.LevelHigh:
-		return domain.LoAHigh
-	}
-	return ""
-}

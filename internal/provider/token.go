@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -126,24 +127,22 @@ func (p *Provider) authenticateClient(ctx context.Context, req *oidc.AccessToken
 // verifyAssertion verifies a private_key_jwt assertion (audience: the token
 // endpoint or the issuer) and records its jti, so it is used once.
 func (p *Provider) verifyAssertion(ctx context.Context, rawID, assertion string) (*domain.OIDCClient, error) {
-	if rawID == "" {
-		sub, err := clientauth.UnverifiedSubject(assertion)
-		if err != nil {
-			return nil, err
-		}
-		rawID = sub
-	}
-	cl, err := p.storage.client(ctx, rawID)
-	if err != nil || cl.AuthMethod != domain.OIDCAuthPrivateKeyJWT {
-		return nil, clientauth.ErrInvalid
-	}
-	jti, expires, err := clientauth.Verify(assertion, rawID, cl.PublicJWK,
-		[]string{p.issuer + TokenPath, p.issuer, p.issuer + IntrospectPath, p.issuer + RevokePath}, p.now())
+	var cl *domain.OIDCClient
+	err := clientauth.Authenticate(rawID, assertion,
+		[]string{p.issuer + TokenPath, p.issuer, p.issuer + IntrospectPath, p.issuer + RevokePath}, p.now(),
+		func(id string) ([]byte, error) {
+			c, err := p.storage.client(ctx, id)
+			if err != nil || c.AuthMethod != domain.OIDCAuthPrivateKeyJWT {
+				return nil, clientauth.ErrInvalid
+			}
+			cl = c
+			return c.PublicJWK, nil
+		},
+		func(jti string, expires time.Time) error {
+			return p.opts.Clients.UseAssertionJTI(ctx, cl.ID, jti, expires)
+		})
 	if err != nil {
 		return nil, err
-	}
-	if err := p.opts.Clients.UseAssertionJTI(ctx, cl.ID, jti, expires); err != nil {
-		return nil, clientauth.ErrInvalid
 	}
 	return cl, nil
 }

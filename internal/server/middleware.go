@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
 )
 
@@ -90,17 +91,13 @@ func (s *Server) recovery() gin.HandlerFunc {
 	}
 }
 
-// contentSecurityPolicy allows only this origin's scripts, styles, fonts and
-// images: no inline script or style, nothing from another origin, no
-// framing (clickjacking), forms only to this origin and the origins given
-// (the MitID broker: signing out is a form whose answer redirects there,
-// and browsers hold redirects after a form to form-action).
-func contentSecurityPolicy(formOrigins []string) string { return ContentSecurityPolicy(formOrigins) }
-
-// ContentSecurityPolicy is the policy every page gets, with forms allowed to
-// this origin and formOrigins. A page whose form's answer redirects to
-// another origin (a login returning to a service) sets it again with that
-// origin added.
+// ContentSecurityPolicy is the policy every page gets. It allows only this
+// origin's scripts, styles, fonts and images: no inline script or style,
+// nothing from another origin, no framing (clickjacking), forms only to this
+// origin and formOrigins (the MitID broker: signing out is a form whose
+// answer redirects there, and browsers hold redirects after a form to
+// form-action). A page whose form's answer redirects elsewhere (a login
+// returning to a service) sets it again with that origin added.
 func ContentSecurityPolicy(formOrigins []string) string {
 	formAction := "'self'"
 	for _, o := range formOrigins {
@@ -111,7 +108,7 @@ func ContentSecurityPolicy(formOrigins []string) string {
 }
 
 func securityHeaders(formOrigins []string) gin.HandlerFunc {
-	contentSecurityPolicy := contentSecurityPolicy(formOrigins)
+	contentSecurityPolicy := ContentSecurityPolicy(formOrigins)
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -137,5 +134,16 @@ func (m *metrics) middleware() gin.HandlerFunc {
 		}
 		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
 		m.duration.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Page writes a server-rendered page: HTML, never cached (pages carry
+// people's data), with status.
+func Page(c *gin.Context, status int, page templ.Component) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	c.Status(status)
+	if err := page.Render(c.Request.Context(), c.Writer); err != nil {
+		_ = c.Error(err)
 	}
 }
